@@ -1,0 +1,242 @@
+"""Load every bank and blueprint once, check them against each other and against the book.
+
+`load_course` is the one entry point: it returns a `Course` or raises `AuthoringError` with every
+problem of the run, each with its file, line and column.
+"""
+from __future__ import annotations
+
+import difflib
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from pydantic import BaseModel, TypeAdapter, ValidationError
+
+from thbcourse.bank.blueprint import Blueprint
+from thbcourse.bank.checks import check_question
+from thbcourse.bank.model import QUESTION_TYPES, Bank, BankInfo, Question
+from thbcourse.bank.yamlfile import YamlDocument, read_yaml
+from thbcourse.problems import AuthoringError, NotFound, Problem, display_path
+
+QUIZ_SUFFIXES = (".yml", ".yaml")
+
+
+@dataclass
+class Course:
+    banks: dict[str, Bank] = field(default_factory=dict)
+    questions: dict[str, Question] = field(default_factory=dict)  # topic filled in from the bank
+    bank_of: dict[str, str] = field(default_factory=dict)  # question id -> bank id
+    blueprints: dict[str, Blueprint] = field(default_factory=dict)
+    blueprint_paths: dict[str, Path] = field(default_factory=dict)
+
+    def blueprint(self, name: str) -> Blueprint:
+        """A blueprint by id or by file path."""
+        if name in self.blueprints:
+            return self.blueprints[name]
+        wanted = Path(name).resolve()
+        for bid, path in self.blueprint_paths.items():
+            if path.resolve() == wanted:
+                return self.blueprints[bid]
+        close = difflib.get_close_matches(name, list(self.blueprints), n=1)
+        hint = f"; did you mean {close[0]!r}?" if close else f"; known: {', '.join(sorted(self.blueprints))}"
+        raise NotFound(f"no blueprint {name!r}{hint}")
+
+
+def quiz_files(paths: Iterable[Path]) -> list[Path]:
+    found: list[Path] = []
+    for path in paths:
+        if path.is_dir():
+            found += sorted(p for p in path.rglob("*") if p.suffix in QUIZ_SUFFIXES and p.is_file())
+        else:
+            found.append(path)
+    return found
+
+
+def load_course(paths: Iterable[Path] = (Path("quizzes"),), *, book_root: Path | None = Path(".")) -> Course:
+    course, problems = Course(), []
+    documents: list[tuple[YamlDocument, BaseModel]] = []
+    for path in quiz_files(paths):
+        doc, found = read_yaml(path)
+        problems += found
+        if doc is None:
+            continue
+        kind = Blueprint if isinstance(doc.data, dict) and "sections" in doc.data else Bank
+        parsed, found = _parse(doc, kind)
+        problems += found
+        if parsed is not None:
+            documents.append((doc, parsed))
+
+    first_seen: dict[str, tuple[str, int]] = {}
+    for doc, parsed in documents:
+        if isinstance(parsed, Bank):
+            problems += _add_bank(course, doc, parsed, first_seen)
+        elif parsed.id in course.blueprints:
+            problems.append(doc.problem(("id",), f"blueprint id {parsed.id!r} is used twice"))
+        else:
+            course.blueprints[parsed.id] = parsed
+            course.blueprint_paths[parsed.id] = doc.path
+    if book_root is not None and (book_root / "book").is_dir():
+        problems += _check_against_book(course, documents, book_root)
+    from thbcourse.engine.draw import blueprint_problems  # the drawing rules own feasibility
+
+    for doc, parsed in documents:
+        if isinstance(parsed, Blueprint):
+            problems += [doc.problem(loc, msg) for loc, msg in blueprint_problems(course, parsed)]
+    if problems:
+        raise AuthoringError(problems)
+    return course
+
+
+def _add_bank(course: Course, doc: YamlDocument, bank: Bank, first_seen: dict) -> list[Problem]:
+    problems = []
+    if bank.id in course.banks:
+        problems.append(doc.problem(("id",), f"bank id {bank.id!r} is used by another bank too"))
+    course.banks[bank.id] = bank
+    for i, q in zip(doc.question_lines, bank.questions):
+        loc = ("questions", i)
+        for sub, msg in check_question(q):
+            problems.append(doc.problem(loc + sub, msg))
+        if q.id in first_seen:
+            where, line = first_seen[q.id]
+            problems.append(doc.problem(loc + ("id",), f"question id {q.id!r} is already used at {where}:{line}"))
+            continue
+        first_seen[q.id] = (display_path(doc.path), doc.position(loc + ("id",))[0])
+        course.questions[q.id] = q if q.topic else q.model_copy(update={"topic": bank.topic})
+        course.bank_of[q.id] = bank.id
+    return problems
+
+
+def _check_against_book(course: Course, documents, book_root: Path) -> list[Problem]:
+    from thbcourse.book.objectives import heading_anchors, read_objectives
+
+    objectives = read_objectives(book_root)
+    anchors: dict[Path, set[str]] = {}
+    problems = []
+    for doc, parsed in documents:
+        if not isinstance(parsed, Bank):
+            continue
+        for i, q in zip(doc.question_lines, parsed.questions):
+            loc = ("questions", i)
+            if objectives and q.objective not in objectives:
+                close = difflib.get_close_matches(q.objective, list(objectives), n=1)
+                hint = f"; did you mean {close[0]!r}?" if close else ""
+                problems.append(doc.problem(loc + ("objective",), f"objective {q.objective!r} is not declared by any chapter{hint}"))
+            page, _, anchor = q.source.partition("#")
+            page_path = book_root / page
+            if not page_path.is_file():
+                problems.append(doc.problem(loc + ("source",), f"source page {page} does not exist"))
+                continue
+            if page_path not in anchors:
+                anchors[page_path] = set(heading_anchors(page_path))
+            if anchor not in anchors[page_path]:
+                close = difflib.get_close_matches(anchor, sorted(anchors[page_path]), n=1)
+                hint = f"; did you mean #{close[0]}?" if close else ""
+                problems.append(doc.problem(loc + ("source",), f"{page} has no heading with anchor #{anchor}{hint}"))
+    return problems
+
+
+# --- turning pydantic's errors into messages an author can act on ---------------------------------
+
+_QUESTION = TypeAdapter(Question)
+
+
+def _parse(doc: YamlDocument, kind: type[BaseModel]) -> tuple[BaseModel | None, list[Problem]]:
+    what = "blueprint" if kind is Blueprint else "bank"
+    if not isinstance(doc.data, dict):
+        found = {list: "a list", str: "a single text"}.get(type(doc.data), type(doc.data).__name__)
+        return None, [doc.problem((), f"a {what} file must be a mapping of fields (id, title, ...); found {found}")]
+    if kind is Blueprint:
+        try:
+            return Blueprint.model_validate(doc.data), []
+        except ValidationError as err:
+            return None, [_problem(doc, kind, e) for e in err.errors(include_url=False)]
+    # A bank is checked question by question, so that one broken question does not hide the
+    # problems of the others (their semantic checks need a parsed question).
+    problems: list[Problem] = []
+    info_fields = {k: v for k, v in doc.data.items() if k != "questions"}
+    try:
+        info = BankInfo.model_validate(info_fields)
+    except ValidationError as err:
+        info = None
+        problems += [_problem(doc, Bank, e) for e in err.errors(include_url=False)]
+    raw_questions = doc.data.get("questions")
+    if not isinstance(raw_questions, list) or not raw_questions:
+        problems.append(doc.problem(("questions",), "'questions' must be a non-empty list of questions", at_key=True))
+        return None, problems
+    questions, doc.question_lines = [], []
+    for i, raw in enumerate(raw_questions):
+        try:
+            questions.append(_QUESTION.validate_python(raw))
+            doc.question_lines.append(i)
+        except ValidationError as err:
+            problems += [_problem(doc, Bank, {**e, "loc": ("questions", i, *e["loc"])})
+                         for e in err.errors(include_url=False)]
+    # Built without validating twice: every part was validated above.
+    bank = Bank.model_construct(**info.__dict__, questions=questions) if info else None
+    return bank, problems
+
+
+def _problem(doc: YamlDocument, kind: type[BaseModel], error: dict) -> Problem:
+    loc, kind_of_error = tuple(error["loc"]), error["type"]
+    names = [p for p in loc if isinstance(p, str)]
+    name = names[-1] if names else "file"
+    if kind_of_error == "extra_forbidden":
+        allowed = _fields_at(kind, loc[:-1])
+        close = difflib.get_close_matches(name, allowed, n=1)
+        hint = f"; did you mean {close[0]!r}?" if close else f"; allowed here: {', '.join(allowed)}"
+        return doc.problem(loc, f"unknown field {name!r}{hint}", at_key=True)
+    if kind_of_error == "missing":
+        return doc.problem(loc[:-1], f"missing field {name!r}", at_key=True)
+    if kind_of_error == "union_tag_invalid":
+        tag = error.get("ctx", {}).get("tag")
+        return doc.problem(loc + ("type",), f"unknown question type {tag!r}; use one of: {', '.join(QUESTION_TYPES)}")
+    if kind_of_error == "union_tag_not_found":
+        return doc.problem(loc, f"missing field 'type' (one of: {', '.join(QUESTION_TYPES)})", at_key=True)
+    if kind_of_error == "string_too_short" or (kind_of_error == "too_short" and name not in ("options", "pairs")):
+        return doc.problem(loc, f"{name!r} is empty")
+    if kind_of_error == "string_pattern_mismatch":
+        return doc.problem(loc, _PATTERN_HELP.get(name, f"{name!r} has the wrong form"))
+    return doc.problem(loc, f"{name!r}: {error['msg'][0].lower()}{error['msg'][1:]}")
+
+
+_PATTERN_HELP = {
+    "id": "ids use lower-case letters, digits, '.', '_' and '-' only (e.g. chain-recruitment-01)",
+    "objective": "objective ids look like 'chapter.objective-name' (e.g. chain.recruitment)",
+    "objectives": "objective ids look like 'chapter.objective-name' (e.g. chain.recruitment)",
+    "source": "source must look like book/<file>.md#<heading-anchor> (e.g. book/04-1-recruitment.md#online-adverts)",
+}
+
+
+def _fields_at(kind: type[BaseModel], loc: tuple) -> list[str]:
+    """Field names of the model that sits at `loc` (used to suggest the field an author meant)."""
+    from thbcourse.bank import model as m
+
+    by_tag = {cls.model_fields["type"].annotation.__args__[0]: cls  # type: ignore[union-attr]
+              for cls in (m.Single, m.Multiple, m.TrueFalse, m.Matching, m.Ordering, m.ShortAnswer, m.Numeric)}
+    current: type[BaseModel] = kind
+    for part in loc:
+        if isinstance(part, str) and part in by_tag and current is not kind:
+            current = by_tag[part]
+            continue
+        if not isinstance(part, str):
+            continue
+        field_info = current.model_fields.get(part)
+        if field_info is None:
+            continue
+        nested = _model_in(field_info.annotation)
+        current = nested or current
+        if part == "questions":
+            current = m.QuestionBase
+    return list(current.model_fields)
+
+
+def _model_in(annotation) -> type[BaseModel] | None:
+    from typing import get_args
+
+    if isinstance(annotation, type) and issubclass(annotation, BaseModel):
+        return annotation
+    for arg in get_args(annotation):
+        found = _model_in(arg)
+        if found is not None:
+            return found
+    return None

@@ -1,0 +1,73 @@
+"""Marking a whole paper: totals, pass or fail, and the breakdowns that tell a learner what to re-read."""
+from __future__ import annotations
+
+from collections import defaultdict
+from dataclasses import dataclass, field
+from typing import Any
+
+from thbcourse.engine.draw import Paper, PaperItem
+from thbcourse.engine.grade import Graded, grader
+
+UNANSWERED = None
+
+
+@dataclass
+class Mark:
+    item: PaperItem
+    response: Any  # canonical response, or None when unanswered
+    graded: Graded
+
+
+@dataclass
+class AttemptResult:
+    paper: Paper
+    marks: list[Mark] = field(default_factory=list)
+
+    @property
+    def score(self) -> float:
+        return sum(m.graded.score for m in self.marks)
+
+    @property
+    def max(self) -> float:
+        return sum(m.graded.max for m in self.marks)
+
+    @property
+    def percent(self) -> float:
+        return 100.0 * self.score / self.max if self.max else 0.0
+
+    @property
+    def passed(self) -> bool:
+        return self.percent >= self.paper.blueprint.pass_mark - 1e-9
+
+    def breakdown(self, by: str) -> dict[str, tuple[float, float]]:
+        """(score, max) per topic or per objective."""
+        totals: dict[str, list[float]] = defaultdict(lambda: [0.0, 0.0])
+        for m in self.marks:
+            q = m.item.question
+            key = q.topic.value if by == "topic" else q.objective
+            totals[key][0] += m.graded.score
+            totals[key][1] += m.graded.max
+        return {k: (s, mx) for k, (s, mx) in sorted(totals.items())}
+
+    def to_reread(self) -> list[str]:
+        """Book sections behind the questions that did not get full marks, in paper order."""
+        seen: dict[str, None] = {}
+        for m in self.marks:
+            if not m.graded.correct:
+                seen.setdefault(m.graded.source)
+        return list(seen)
+
+
+def mark_paper(paper: Paper, responses: dict[str, Any]) -> AttemptResult:
+    """Grade every item; `responses` maps question id -> canonical response (missing = unanswered)."""
+    result = AttemptResult(paper)
+    policy = paper.blueprint.grading
+    for item in paper.items:
+        q = item.question
+        response = responses.get(q.id, UNANSWERED)
+        if response is UNANSWERED:
+            graded = Graded(0.0, item.points, (), q.feedback, q.source)
+        else:
+            graded = grader(q, item.points, policy)(response)
+        result.marks.append(Mark(item, response, graded))
+    return result
