@@ -35,10 +35,10 @@ def reports_problems(command):
     return wrapper
 
 
-def _course(paths=(QUIZZES,)):
+def _course(paths=(QUIZZES,), book: Path = Path(".")):
     from thbcourse.bank.course import load_course
 
-    return load_course([Path(p) for p in paths])
+    return load_course([Path(p) for p in paths], book_root=book)
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
@@ -48,10 +48,12 @@ def main() -> None:
 
 @main.command()
 @click.argument("paths", nargs=-1, type=click.Path(exists=True, path_type=Path))
+@click.option("--book", type=click.Path(file_okay=False, path_type=Path), default=Path("."), show_default=True,
+              help="Folder that holds book/: objectives and source anchors are checked against it.")
 @reports_problems
-def validate(paths: tuple[Path, ...]) -> None:
+def validate(paths: tuple[Path, ...], book: Path) -> None:
     """Check question banks and blueprints (default: quizzes/) and report every problem."""
-    course = _course(paths or (QUIZZES,))
+    course = _course(paths or (QUIZZES,), book)
     click.echo(f"{len(course.questions)} questions in {len(course.banks)} banks and "
                f"{len(course.blueprints)} blueprints: no problems.")
 

@@ -1,0 +1,3 @@
+from thbcourse.cli import main
+
+main()

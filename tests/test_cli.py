@@ -1,0 +1,140 @@
+"""The command line, end to end: drawing papers, the terminal quiz (prompts and answer files), schemas."""
+from __future__ import annotations
+
+import json
+import re
+import shutil
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+
+from thbcourse.bank.schema import schema_text
+from thbcourse.cli import main
+from thbcourse.engine.draw import draw
+from thbcourse.deliveries.papers import key_text
+
+from conftest import DATA, REPO
+
+
+@pytest.fixture
+def course_dir(tmp_path, monkeypatch):
+    """A working directory with the sample banks under quizzes/ and no book."""
+    shutil.copytree(DATA / "quizzes", tmp_path / "quizzes")
+    monkeypatch.chdir(tmp_path)
+    return tmp_path
+
+
+def run(*args, input=None):
+    return CliRunner().invoke(main, list(args), input=input, catch_exceptions=False)
+
+
+def test_draw_writes_paper_and_key_in_both_formats(course_dir, sample_course):
+    result = run("draw", "sample-quiz", "--seed", "7", "--out", "papers")
+    assert result.exit_code == 0, result.output
+    files = sorted(p.name for p in (course_dir / "papers").iterdir())
+    assert files == ["sample-quiz-seed7-key.html", "sample-quiz-seed7-key.md",
+                     "sample-quiz-seed7.html", "sample-quiz-seed7.md"]
+    paper = draw(sample_course, sample_course.blueprint("sample-quiz"), 7)
+    student = (course_dir / "papers/sample-quiz-seed7.md").read_text()
+    key = (course_dir / "papers/sample-quiz-seed7-key.md").read_text()
+    for item in paper.items:
+        assert item.question.stem.strip() in student
+        assert f"## Question {item.number}: {key_text(item)}" in key
+        assert item.question.feedback in key and item.question.source in key
+        assert item.question.feedback not in student
+    html = (course_dir / "papers/sample-quiz-seed7.html").read_text()
+    assert "@media print" in html and "<script" not in html and "http" not in html
+
+
+def test_same_seed_same_file(course_dir):
+    run("draw", "sample-quiz", "--seed", "3", "--out", "a", "--format", "md")
+    run("draw", "sample-quiz", "--seed", "3", "--out", "b", "--format", "md")
+    assert (course_dir / "a/sample-quiz-seed3.md").read_text() == (course_dir / "b/sample-quiz-seed3.md").read_text()
+
+
+def test_unknown_blueprint_is_a_clear_error(course_dir):
+    result = CliRunner().invoke(main, ["draw", "sample-quizz"])
+    assert result.exit_code == 1
+    assert "no blueprint 'sample-quizz'; did you mean 'sample-quiz'?" in result.output
+    assert result.exception is None or isinstance(result.exception, SystemExit)
+
+
+def _key_answers(sample_course, seed):
+    paper = draw(sample_course, sample_course.blueprint("sample-quiz"), seed)
+    return paper, {i.question.id: key_text(i).split(" ± ")[0].split(" / ")[0].rstrip(" %") for i in paper.items}
+
+
+def test_take_with_answers_file(course_dir, sample_course):
+    paper, answers = _key_answers(sample_course, 11)
+    first = paper.items[0].question.id
+    answers.pop(first)  # unanswered: counts as wrong, and its section is listed to re-read
+    (course_dir / "answers.yml").write_text("\n".join(f"{k}: {json.dumps(v)}" for k, v in answers.items()))
+    result = run("take", "sample-quiz", "--seed", "11", "--answers", "answers.yml")
+    assert result.exit_code == 0, result.output
+    assert "Score 4 / 5 (80 %), pass mark 70 %: passed" in result.output
+    assert "Sections to re-read:" in result.output and paper.items[0].question.source in result.output
+    assert "By topic" in result.output and "By objective" in result.output
+
+
+def test_take_answers_file_errors_have_lines(course_dir, sample_course):
+    paper, answers = _key_answers(sample_course, 11)
+    single = next(i for i in paper.items if i.question.type == "single")
+    (course_dir / "answers.yml").write_text(f"not-on-paper: A\n{single.question.id}: Z\n")
+    result = CliRunner().invoke(main, ["take", "sample-quiz", "--seed", "11", "--answers", "answers.yml"])
+    assert result.exit_code == 1
+    assert "answers.yml:1:1: question 'not-on-paper' is not on this paper" in result.output
+    assert re.search(rf"answers.yml:2:\d+: answer to {single.question.id} rejected: 'Z' is not one of the letters",
+                     result.output)
+
+
+def test_take_interactive_retries_bad_input_and_gives_feedback(course_dir, sample_course):
+    paper, answers = _key_answers(sample_course, 5)
+    typed = []
+    for item in paper.items:
+        typed += ["???", answers[item.question.id]] if item.number == 1 else [answers[item.question.id]]
+    result = run("take", "sample-quiz", "--seed", "5", input="\n".join(typed) + "\n")
+    assert result.exit_code == 0, result.output
+    assert "try again" in result.output
+    assert result.output.count("Correct ·") == 5
+    assert "Score 5 / 5 (100 %)" in result.output and "nothing to re-read" in result.output
+
+
+def test_take_feedback_at_end(course_dir, sample_course):
+    paper, answers = _key_answers(sample_course, 5)
+    typed = ["skip"] + [answers[i.question.id] for i in paper.items[1:]]
+    result = run("take", "sample-quiz", "--seed", "5", "--feedback", "end", input="\n".join(typed) + "\n")
+    out = result.output
+    assert out.index("Result") > out.index("Not correct") > out.index(f"Question 5 of 5")
+    assert "Score 4 / 5" in out
+
+
+def test_schema_files_match_the_model():
+    for kind in ("bank", "blueprint"):
+        committed = (REPO / "quizzes/schema" / f"{kind}.schema.json").read_text()
+        assert committed == schema_text(kind), "run 'thbcourse schema' and commit the result"
+    schema = json.loads(schema_text("bank"))
+    single = schema["$defs"]["Single"]
+    assert single["additionalProperties"] is False  # editors flag a typo such as 'corect'
+    assert set(schema["$defs"]["Topic"]["enum"]) >= {"chain", "modi-operandi", "opportunities"}
+
+
+def test_schema_check_flags_stale_file(tmp_path):
+    out = tmp_path / "schema"
+    assert run("schema", "--out", str(out)).exit_code == 0
+    assert CliRunner().invoke(main, ["schema", "--out", str(out), "--check"]).exit_code == 0
+    (out / "bank.schema.json").write_text("{}")
+    stale = CliRunner().invoke(main, ["schema", "--out", str(out), "--check"])
+    assert stale.exit_code == 1 and "out of date" in stale.output
+
+
+def test_json_schema_accepts_sample_bank_and_flags_typo():
+    import jsonschema
+    import yaml
+
+    schema = json.loads(schema_text("bank"))
+    bank = yaml.safe_load((DATA / "quizzes/banks/sample.yml").read_text())
+    jsonschema.validate(bank, schema)
+    bank["questions"][0]["options"][0]["corect"] = bank["questions"][0]["options"][0].pop("correct")
+    with pytest.raises(jsonschema.ValidationError, match="corect"):
+        jsonschema.validate(bank, schema)
