@@ -64,20 +64,21 @@ def grade(question: Question, response: Any, points: float | None = None,
 
 
 def grader(question: Question, points: float | None = None, policy: Grading = DEFAULT_POLICY) -> Grader:
-    """A compiled grading function for one question (fast when many responses are graded)."""
+    """A compiled grading function for one question (fast when many responses are graded).
+
+    Questions with few possible outcomes (single, true_false, short_answer, numeric) get their
+    results built once; the others compute a fraction per response.
+    """
     pts = question.points if points is None else points
-    make = _MAKERS[question.type]
-    score_fraction, feedback_for = make(question, policy)
     explanation, source = question.feedback, question.source
     all_or_nothing = not policy.partial_credit
 
-    def grade_one(response: Any) -> Graded:
-        fraction = score_fraction(response)
+    def result(fraction: float, feedback: tuple[str, ...]) -> Graded:
         if all_or_nothing and fraction < 1.0:
             fraction = 0.0
-        return Graded(fraction * pts, pts, feedback_for(response), explanation, source)
+        return Graded(fraction * pts, pts, feedback, explanation, source)
 
-    return grade_one
+    return _MAKERS[question.type](question, policy, result)
 
 
 def _index(n: int, what: str = "option"):
@@ -88,101 +89,123 @@ def _index(n: int, what: str = "option"):
     return check
 
 
-def _single(q, policy):
-    check = _index(len(q.options))
-    key = next(i for i, o in enumerate(q.options) if o.correct)
-    notes = tuple((o.feedback,) if o.feedback else () for o in q.options)
-    return (lambda r: 1.0 if check(r) == key else 0.0), (lambda r: notes[r])
+def _notes(*texts: str) -> tuple[str, ...]:
+    return tuple(t for t in texts if t)
 
 
-def _multiple(q, policy):
+def _single(q, policy, result):
     n = len(q.options)
-    check = _index(n)
+    outcomes = [result(1.0 if o.correct else 0.0, _notes(o.feedback)) for o in q.options]
+
+    def grade_single(r):
+        if type(r) is not int or not 0 <= r < n:
+            raise ResponseError(f"option {r!r} does not exist: expected an index from 0 to {n - 1}")
+        return outcomes[r]
+
+    return grade_single
+
+
+def _multiple(q, policy, result):
+    n = len(q.options)
     correct = frozenset(i for i, o in enumerate(q.options) if o.correct)
     k, w = len(correct), n - len(correct)
     penalty = 1.0 / w if (policy.negative_marking and w) else 0.0
+    valid = frozenset(range(n))
+    notes = [o.feedback for o in q.options]
 
-    def chosen(r):
+    def grade_multiple(r):
         if not isinstance(r, (set, frozenset, list, tuple)):
             raise ResponseError(f"expected a set of option indexes, got {type(r).__name__}")
-        picked = frozenset(check(i) for i in r)
+        picked = r if type(r) is frozenset else frozenset(r)
+        if not picked <= valid or any(type(i) is not int for i in picked):
+            bad = next(i for i in r if i not in valid or type(i) is not int)
+            raise ResponseError(f"option {bad!r} does not exist: expected an index from 0 to {n - 1}")
         if len(picked) != len(r):
             raise ResponseError("an option is chosen twice")
-        return picked
-
-    def fraction(r):
-        picked = chosen(r)
         hits = len(picked & correct)
-        return max(0.0, hits / k - (len(picked) - hits) * penalty)
+        fraction = hits / k - (len(picked) - hits) * penalty
+        feedback = _notes(*(notes[i] for i in sorted(picked))) if picked else ()
+        return result(fraction if fraction > 0.0 else 0.0, feedback)
 
-    return fraction, lambda r: tuple(q.options[i].feedback for i in sorted(r) if q.options[i].feedback)
+    return grade_multiple
 
 
-def _true_false(q, policy):
-    def fraction(r):
+def _true_false(q, policy, result):
+    outcomes = {True: result(1.0 if q.answer else 0.0, _notes(q.feedback_true)),
+                False: result(0.0 if q.answer else 1.0, _notes(q.feedback_false))}
+
+    def grade_true_false(r):
         if type(r) is not bool:
             raise ResponseError(f"expected true or false, got {r!r}")
-        return 1.0 if r == q.answer else 0.0
+        return outcomes[r]
 
-    notes = {True: (q.feedback_true,) if q.feedback_true else (), False: (q.feedback_false,) if q.feedback_false else ()}
-    return fraction, notes.__getitem__
+    return grade_true_false
 
 
-def _matching(q, policy):
+def _matching(q, policy, result):
     n_left, n_right = len(q.pairs), len(q.pairs) + len(q.distractors)
     left_ok, right_ok = _index(n_left, "left item"), _index(n_right, "right-hand item")
+    notes = [p.feedback for p in q.pairs]
 
-    def fraction(r):
+    any_notes = any(notes)
+
+    def grade_matching(r):
         if not isinstance(r, dict):
             raise ResponseError(f"expected a mapping of left item to right-hand item, got {type(r).__name__}")
-        return sum(left_ok(a) == right_ok(b) for a, b in r.items()) / n_left
+        right = 0
+        for a, b in r.items():
+            if type(a) is not int or not 0 <= a < n_left:
+                left_ok(a)
+            if type(b) is not int or not 0 <= b < n_right:
+                right_ok(b)
+            right += a == b
+        feedback = _notes(*(notes[i] for i in range(n_left) if r.get(i) != i)) if any_notes else ()
+        return result(right / n_left, feedback)
 
-    def feedback(r):
-        return tuple(p.feedback for i, p in enumerate(q.pairs) if p.feedback and r.get(i) != i)
-
-    return fraction, feedback
+    return grade_matching
 
 
-def _ordering(q, policy):
+def _ordering(q, policy, result):
     n = len(q.items)
     everything = list(range(n))
 
-    def fraction(r):
+    def grade_ordering(r):
         if not isinstance(r, (list, tuple)) or any(type(i) is not int for i in r) or sorted(r) != everything:
             raise ResponseError(f"expected every item index from 0 to {n - 1} exactly once, got {r!r}")
-        return sum(r[p + 1] == r[p] + 1 for p in range(n - 1)) / (n - 1)
+        return result(sum(r[p + 1] == r[p] + 1 for p in range(n - 1)) / (n - 1), ())
 
-    return fraction, lambda r: ()
+    return grade_ordering
 
 
 def normalise_text(text: str) -> str:
     return " ".join(text[:MAX_TEXT].split()).casefold()
 
 
-def _short_answer(q, policy):
+def _short_answer(q, policy, result):
     accepted = frozenset(normalise_text(a) for a in q.answers)
     patterns = [re.compile(p, re.IGNORECASE) for p in q.patterns]
-    wrong = (q.wrong_feedback,) if q.wrong_feedback else ()
+    right, wrong = result(1.0, ()), result(0.0, _notes(q.wrong_feedback))
 
-    def fraction(r):
+    def grade_short_answer(r):
         if not isinstance(r, str):
             raise ResponseError(f"expected a typed answer, got {type(r).__name__}")
         text = normalise_text(r)
-        return 1.0 if text in accepted or any(p.fullmatch(text) for p in patterns) else 0.0
+        return right if text in accepted or any(p.fullmatch(text) for p in patterns) else wrong
 
-    return fraction, lambda r: () if fraction(r) else wrong
+    return grade_short_answer
 
 
-def _numeric(q, policy):
-    low, high = q.value - q.tolerance, q.value + q.tolerance
+def _numeric(q, policy, result):
     slack = 1e-9 * max(1.0, abs(q.value))  # 0.1 + 0.2 must equal 0.3
+    low, high = q.value - q.tolerance - slack, q.value + q.tolerance + slack
+    right, wrong = result(1.0, ()), result(0.0, ())
 
-    def fraction(r):
+    def grade_numeric(r):
         if type(r) not in (int, float) or not math.isfinite(r):
             raise ResponseError(f"expected a number, got {r!r}")
-        return 1.0 if low - slack <= r <= high + slack else 0.0
+        return right if low <= r <= high else wrong
 
-    return fraction, lambda r: ()
+    return grade_numeric
 
 
 _MAKERS = {

@@ -1,0 +1,82 @@
+"""`make bench`: each figure is measured against a baseline taken in the same run, and reported as a ratio.
+
+(a) Loading and validating 5,000 generated questions, against the raw parse of the same files by
+    yaml.load(..., CSafeLoader). Target: validation at most 2x the raw parse.
+(b) Grading 1,000,000 generated responses. Target: at least 500,000 responses a second; the baseline
+    is a bare loop over the same responses that only compares them with a key.
+"""
+from __future__ import annotations
+
+import random
+import sys
+import tempfile
+import timeit
+from pathlib import Path
+
+import yaml
+
+from benchmarks.generate import response, write_banks
+from thbcourse.bank.course import load_course
+from thbcourse.engine.grade import grader
+
+REPEAT = 5
+
+
+def best(fn, repeat: int = REPEAT) -> float:
+    return min(timeit.repeat(fn, number=1, repeat=repeat))
+
+
+def bench_validation(total: int = 5000) -> bool:
+    with tempfile.TemporaryDirectory() as tmp:
+        paths = write_banks(Path(tmp), total)
+
+        def raw_parse():
+            for p in paths:
+                with p.open("rb") as f:
+                    yaml.load(f, Loader=yaml.CSafeLoader)
+
+        def validate():
+            course = load_course([Path(tmp)], book_root=None)
+            assert len(course.questions) == total
+
+        raw, ours = best(raw_parse), best(validate)
+    ratio = ours / raw
+    print(f"(a) validate {total:,} questions: {ours * 1000:.0f} ms; raw CSafeLoader parse {raw * 1000:.0f} ms; "
+          f"ratio {ratio:.2f}x (target <= 2.00x) {'OK' if ratio <= 2 else 'MISSED'}")
+    return ratio <= 2
+
+
+def bench_grading(n: int = 1_000_000) -> bool:
+    with tempfile.TemporaryDirectory() as tmp:
+        write_banks(Path(tmp), 700)
+        course = load_course([Path(tmp)], book_root=None)
+    rng = random.Random(1)
+    questions = list(course.questions.values())
+    graders = [grader(q) for q in questions]
+    work = []
+    for i in range(n):
+        k = rng.randrange(len(questions))
+        work.append((graders[k], response(questions[k], rng)))
+
+    def grade_all():
+        for g, r in work:
+            g(r)
+
+    def baseline():  # the floor: touching every response once in a Python loop
+        for g, r in work:
+            r == 0
+
+    ours, floor = best(grade_all, 3), best(baseline, 3)
+    rate = n / ours
+    print(f"(b) grade {n:,} responses: {ours:.2f} s = {rate:,.0f} responses/s (target >= 500,000) "
+          f"{'OK' if rate >= 500_000 else 'MISSED'}; bare loop {floor:.2f} s; ratio {ours / floor:.1f}x")
+    return rate >= 500_000
+
+
+def main() -> int:
+    results = [bench_validation(), bench_grading()]
+    return 0 if all(results) else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())
