@@ -59,6 +59,25 @@ def validate(paths: tuple[Path, ...], book: Path) -> None:
 
 
 @main.command()
+@reports_problems
+def coverage() -> None:
+    """Table of learning objectives x questions; exit 1 when an objective has too few questions."""
+    from rich.console import Console
+
+    from thbcourse.bank.coverage import MIN_QUESTIONS, coverage as rows_of, table
+    from thbcourse.book.objectives import read_objectives
+
+    rows = rows_of(_course(), read_objectives(Path(".")))
+    Console(width=160).print(table(rows))
+    gaps = [r for r in rows if r.gap]
+    for r in gaps:
+        why = "is not declared by any chapter" if not r.declared else f"has {r.total} question(s)"
+        click.echo(f"gap: {r.objective} {why} (needs at least {MIN_QUESTIONS})", err=True)
+    click.echo(f"{len(rows)} objectives, {len(gaps)} with gaps.")
+    sys.exit(1 if gaps else 0)
+
+
+@main.command()
 @click.option("--out", type=click.Path(path_type=Path), default=Path("quizzes/schema"), show_default=True)
 @click.option("--check", is_flag=True, help="Only check that the files match the model; exit 1 if not.")
 def schema(out: Path, check: bool) -> None:

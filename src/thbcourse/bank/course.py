@@ -109,9 +109,12 @@ def _add_bank(course: Course, doc: YamlDocument, bank: Bank, first_seen: dict) -
 def _check_against_book(course: Course, documents, book_root: Path) -> list[Problem]:
     from thbcourse.book.objectives import heading_anchors, read_objectives
 
-    objectives = read_objectives(book_root)
+    problems: list[Problem] = []
+    try:
+        objectives = read_objectives(book_root)
+    except AuthoringError as err:  # a chapter's own declaration is broken: report it with the rest
+        objectives, problems = {}, list(err.problems)
     anchors: dict[Path, set[str]] = {}
-    problems = []
     for doc, parsed in documents:
         if not isinstance(parsed, Bank):
             continue
