@@ -14,7 +14,7 @@ $(STAMP): pyproject.toml
 
 course: $(STAMP)
 	$(BIN)/thbcourse validate
-	$(BIN)/thbcourse papers --out _build/papers
+	$(BIN)/thbcourse draw --out _build/papers
 	$(BIN)/thbcourse build --out _build
 
 validate: $(STAMP)
