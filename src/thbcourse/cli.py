@@ -4,6 +4,7 @@ Problems in authored files are printed as `path:line:column: message` (exit 1), 
 """
 from __future__ import annotations
 
+import getpass
 import secrets
 import sys
 from functools import wraps
@@ -14,6 +15,10 @@ import click
 from thbcourse.problems import AuthoringError, NotFound
 
 QUIZZES = Path("quizzes")
+DB_OPTION = click.option("--db", envvar="THBCOURSE_DB", metavar="URL|PATH",
+                         help="Gradebook: a SQLite file or a PostgreSQL URL (default: the user's data folder).")
+BY_OPTION = click.option("--by", default=lambda: getpass.getuser(), show_default="your user name",
+                         help="Who does this (written to the export log).")
 
 
 def reports_problems(command):
@@ -21,6 +26,7 @@ def reports_problems(command):
     @wraps(command)
     def wrapper(*args, **kwargs):
         from thbcourse.engine.draw import DrawError
+        from thbcourse.store.gradebook import GradebookError
 
         try:
             return command(*args, **kwargs)
@@ -29,7 +35,7 @@ def reports_problems(command):
                 click.echo(str(problem), err=True)
             click.echo(f"{len(err.problems)} problem(s) found.", err=True)
             sys.exit(1)
-        except (DrawError, NotFound) as err:
+        except (DrawError, NotFound, GradebookError) as err:
             click.echo(f"error: {err}", err=True)
             sys.exit(1)
     return wrapper
@@ -119,8 +125,11 @@ def draw(blueprints: tuple[str, ...], seed: tuple[int, ...], out: Path, formats:
 @click.option("--answers", type=click.Path(exists=True, dir_okay=False, path_type=Path),
               help="Answer without prompts: YAML file of question id -> answer as written on the paper.")
 @click.option("--feedback", type=click.Choice(["immediate", "end"]), default="immediate", show_default=True)
+@click.option("--learner", help="Your (pseudonymous) learner id: the attempt is recorded in the gradebook.")
+@DB_OPTION
 @reports_problems
-def take(blueprint: str, seed: int | None, answers: Path | None, feedback: str) -> None:
+def take(blueprint: str, seed: int | None, answers: Path | None, feedback: str, learner: str | None,
+         db: str | None) -> None:
     """Take a quiz in the terminal, one question at a time, with feedback."""
     from rich.console import Console
     from rich.prompt import Prompt
@@ -143,6 +152,14 @@ def take(blueprint: str, seed: int | None, answers: Path | None, feedback: str) 
         result = run_interactive(paper, console, lambda prompt: Prompt.ask(prompt, console=console),
                                  immediate=feedback == "immediate")
     show_result(console, result)
+    if learner:
+        from thbcourse.store.db import open_gradebook, writer
+        from thbcourse.store.gradebook import record_attempt
+
+        with writer(open_gradebook(db)).begin() as conn:
+            attempt = record_attempt(conn, result, learner=learner, mode="terminal", created_by=learner,
+                                     create_learner=True)
+        console.print(f"Recorded as attempt {attempt} for learner {learner}.")
 
 
 @main.command()
@@ -155,3 +172,133 @@ def build(out: Path, only: tuple[str, ...]) -> None:
     from thbcourse.book.build import main as build_main
 
     sys.exit(build_main(out=out, only=only or None))
+
+
+@main.group()
+def cohort() -> None:
+    """Cohorts of learners (course admins)."""
+
+
+@cohort.command("create")
+@click.argument("name")
+@DB_OPTION
+@reports_problems
+def cohort_create(name: str, db: str | None) -> None:
+    """Create a cohort."""
+    from thbcourse.store.db import open_gradebook, writer
+    from thbcourse.store.gradebook import create_cohort
+
+    with writer(open_gradebook(db)).begin() as conn:
+        create_cohort(conn, name)
+    click.echo(f"created cohort {name!r}")
+
+
+@cohort.command("add")
+@click.argument("name")
+@click.argument("roster", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@DB_OPTION
+@reports_problems
+def cohort_add(name: str, roster: Path, db: str | None) -> None:
+    """Add learners from a CSV roster (columns: learner, and optionally name, email).
+
+    Every bad row is reported with its line number and nothing is imported until the file is clean.
+    """
+    from thbcourse.store.db import open_gradebook
+    from thbcourse.store.importing import import_roster
+
+    created, joined = import_roster(open_gradebook(db), roster, name)
+    click.echo(f"{joined} learner(s) added to {name!r} ({created} new to the gradebook)")
+
+
+@cohort.command("list")
+@DB_OPTION
+def cohort_list(db: str | None) -> None:
+    """Cohorts and their sizes."""
+    from thbcourse.store.db import open_gradebook
+    from thbcourse.store.gradebook import list_cohorts
+
+    with open_gradebook(db).connect() as conn:
+        for name, members, created in list_cohorts(conn):
+            click.echo(f"{name}\t{members} learner(s)\tcreated {created:%Y-%m-%d}")
+
+
+@main.group()
+def scores() -> None:
+    """Score exports (course admins)."""
+
+
+@scores.command("export")
+@click.argument("out", type=click.Path(dir_okay=False, path_type=Path))
+@click.option("--policy", type=click.Choice(["first", "best", "last", "all"]), default="best", show_default=True,
+              help="Which attempt counts when a learner took a quiz more than once.")
+@click.option("--cohort", help="Only learners of this cohort.")
+@click.option("--quiz", "quizzes", multiple=True, help="Only this quiz (blueprint id; repeatable).")
+@click.option("--with-names", is_flag=True, help="Add names and e-mails (default: pseudonymous ids only).")
+@click.option("--per-topic", is_flag=True, help="Add a percentage column per topic.")
+@click.option("--per-objective", is_flag=True, help="Add a percentage column per learning objective.")
+@click.option("--per-question", is_flag=True, help="Add a score column per question.")
+@DB_OPTION
+@BY_OPTION
+@reports_problems
+def scores_export(out: Path, policy: str, cohort: str | None, quizzes: tuple[str, ...], with_names: bool,
+                  per_topic: bool, per_objective: bool, per_question: bool, db: str | None, by: str) -> None:
+    """Write scores to OUT (.csv or .xlsx): one row per learner x quiz."""
+    from thbcourse.store.db import open_gradebook
+    from thbcourse.store.exports import export_scores
+
+    if out.suffix.lower() not in (".csv", ".xlsx"):
+        raise click.BadParameter("the file name must end in .csv or .xlsx", param_hint="OUT")
+    rows = export_scores(open_gradebook(db), out, who=by, policy=policy, cohort=cohort, quizzes=quizzes,
+                         with_names=with_names, per_topic=per_topic, per_objective=per_objective,
+                         per_question=per_question)
+    click.echo(f"wrote {rows} row(s) to {out}")
+
+
+@main.group()
+def results() -> None:
+    """Answers collected outside the course tools (course admins)."""
+
+
+@results.command("import")
+@click.argument("csv_file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.option("--quiz", required=True, help="The blueprint the answers belong to.")
+@click.option("--seed", type=int, help="The paper's seed for every row (else a 'seed' column).")
+@DB_OPTION
+@BY_OPTION
+@reports_problems
+def results_import(csv_file: Path, quiz: str, seed: int | None, db: str | None, by: str) -> None:
+    """Grade and store a CSV of learner, question, answer (answers as written on the paper)."""
+    from thbcourse.store.db import open_gradebook
+    from thbcourse.store.importing import import_results
+
+    count = import_results(open_gradebook(db), csv_file, _course(), quiz, who=by, seed=seed)
+    click.echo(f"imported {count} attempt(s)")
+
+
+@main.command()
+@click.option("--older-than", "older_than", required=True, metavar="DAYS",
+              help="Retention period, e.g. 365 or 365d: personal data older than this is deleted.")
+@click.option("--yes", is_flag=True, help="Do not ask for confirmation.")
+@DB_OPTION
+@BY_OPTION
+@reports_problems
+def purge(older_than: str, yes: bool, db: str | None, by: str) -> None:
+    """Delete attempts and learners older than the retention period."""
+    from datetime import timedelta
+
+    from thbcourse.store.db import open_gradebook, writer
+    from thbcourse.store.exports import log_export
+    from thbcourse.store.gradebook import now, purge as purge_old
+
+    try:
+        days = int(older_than.rstrip("dD"))
+    except ValueError:
+        raise click.BadParameter("give a number of days, e.g. 365 or 365d", param_hint="--older-than") from None
+    cutoff = now() - timedelta(days=days)
+    if not yes:
+        click.confirm(f"Delete attempts and learners older than {cutoff:%Y-%m-%d}?", abort=True)
+    engine = open_gradebook(db)
+    with writer(engine).begin() as conn:
+        gone_attempts, gone_learners = purge_old(conn, cutoff)
+    log_export(engine, who=by, what="purge", details={"older_than_days": days}, rows=gone_attempts)
+    click.echo(f"deleted {gone_attempts} attempt(s) and {gone_learners} learner(s) older than {cutoff:%Y-%m-%d}")

@@ -1,0 +1,90 @@
+"""Rosters and answers collected elsewhere, checked whole and then written in one transaction."""
+from __future__ import annotations
+
+import re
+from collections import defaultdict
+from pathlib import Path
+
+from sqlalchemy import Engine, select
+
+from thbcourse.engine.answers import parse_answer
+from thbcourse.engine.attempt import mark_paper
+from thbcourse.engine.draw import draw
+from thbcourse.engine.grade import ResponseError
+from thbcourse.problems import AuthoringError, Problem, display_path
+from thbcourse.store.csvinput import read_rows
+from thbcourse.store.db import writer
+from thbcourse.store.gradebook import LearnerRow, add_learners, cohort_id, record_attempt
+from thbcourse.store.tables import learners
+
+LEARNER_CODE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._@-]{0,99}$")
+EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
+
+
+def import_roster(engine: Engine, path: Path, cohort: str) -> tuple[int, int]:
+    rows = read_rows(path, ("learner",), ("name", "email"))
+    shown, problems, seen, learners_ = display_path(path), [], {}, []
+    for line, row in rows:
+        code = row["learner"]
+        if not LEARNER_CODE.match(code):
+            problems.append(Problem(shown, line, 1, f"learner id {code!r}: use letters, digits, '.', '_', '-' or '@' "
+                                                    "(at most 100 characters, no spaces)"))
+        elif code in seen:
+            problems.append(Problem(shown, line, 1, f"learner {code!r} is listed twice (first on line {seen[code]})"))
+        seen.setdefault(code, line)
+        email = row.get("email") or None
+        if email and not EMAIL.match(email):
+            problems.append(Problem(shown, line, 1, f"e-mail {email!r} does not look like an address"))
+        learners_.append(LearnerRow(code, row.get("name") or None, email))
+    if problems:
+        raise AuthoringError(problems)
+    with writer(engine).begin() as conn:
+        cohort_id(conn, cohort)
+        return add_learners(conn, cohort, learners_)
+
+
+def import_results(engine: Engine, path: Path, course, blueprint_id: str, *, who: str,
+                   seed: int | None = None) -> int:
+    """A CSV of learner, question, answer (as written on the learner's paper; seed per row or given).
+
+    Each learner's rows form one attempt on the paper (blueprint, seed). Everything is checked first:
+    unknown learners or questions, answers that do not fit, a question answered twice.
+    """
+    blueprint = course.blueprint(blueprint_id)
+    rows = read_rows(path, ("learner", "question", "answer"), () if seed is not None else ("seed",))
+    shown, problems = display_path(path), []
+    with engine.connect() as conn:
+        known = set(conn.execute(select(learners.c.code)).scalars())
+    by_attempt: dict[tuple[str, int], dict[str, object]] = defaultdict(dict)
+    papers = {}
+    for line, row in rows:
+        code, qid = row["learner"], row["question"]
+        try:
+            paper_seed = seed if seed is not None else int(row.get("seed", ""))
+        except ValueError:
+            problems.append(Problem(shown, line, 1, f"seed {row.get('seed')!r} is not a whole number"))
+            continue
+        if code not in known:
+            problems.append(Problem(shown, line, 1, f"unknown learner {code!r} (add them to a cohort first)"))
+            continue
+        paper = papers.get(paper_seed) or papers.setdefault(paper_seed, draw(course, blueprint, paper_seed))
+        item = next((i for i in paper.items if i.question.id == qid), None)
+        if item is None:
+            where = "in the banks" if qid not in course.questions else f"on paper {blueprint.id} seed {paper_seed}"
+            problems.append(Problem(shown, line, 1, f"question {qid!r} is not {where}"))
+            continue
+        answers = by_attempt[(code, paper_seed)]
+        if qid in answers:
+            problems.append(Problem(shown, line, 1, f"learner {code!r} answers {qid!r} twice"))
+            continue
+        try:
+            answers[qid] = parse_answer(item, row["answer"])
+        except ResponseError as err:
+            problems.append(Problem(shown, line, 1, f"answer to {qid} rejected: {err}"))
+    if problems:
+        raise AuthoringError(problems)
+    with writer(engine).begin() as conn:
+        for (code, paper_seed), answers in by_attempt.items():
+            record_attempt(conn, mark_paper(papers[paper_seed], answers), learner=code, mode="import",
+                           created_by=who)
+    return len(by_attempt)
