@@ -4,6 +4,8 @@
     yaml.load(..., CSafeLoader). Target: validation at most 2x the raw parse.
 (b) Grading 1,000,000 generated responses. Target: at least 500,000 responses a second; the baseline
     is a bare loop over the same responses that only compares them with a key.
+(c) Exporting scores from a gradebook of 2,000,000 responses, against the sqlite3 shell running one
+    aggregate query over the same file (benchmarks/export.py). Target: at most 3x.
 """
 from __future__ import annotations
 
@@ -74,7 +76,9 @@ def bench_grading(n: int = 1_000_000) -> bool:
 
 
 def main() -> int:
-    results = [bench_validation(), bench_grading()]
+    from benchmarks.export import bench_export
+
+    results = [bench_validation(), bench_grading(), bench_export()]
     return 0 if all(results) else 1
 
 

@@ -252,3 +252,11 @@ def test_unknown_cohort_is_a_clear_error(db_url, course_dir):
     (course_dir / "x.csv").write_text("learner\nofc-1\n")
     result = cli("cohort", "add", "Nope", "x.csv", db=db_url)
     assert result.exit_code == 1 and "no cohort 'Nope'" in result.output
+
+
+def test_head_constant_matches_migration_scripts():
+    from alembic.script import ScriptDirectory
+
+    from thbcourse.store.migrate import HEAD, config
+
+    assert ScriptDirectory.from_config(config()).get_current_head() == HEAD

@@ -3,16 +3,17 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from alembic import command
-from alembic.config import Config
 from sqlalchemy import Engine
+from sqlalchemy.exc import DBAPIError
 
-from thbcourse.store.db import writer
 
 MIGRATIONS = Path(__file__).parent / "migrations"
+HEAD = "0001"  # the newest revision; a test checks it against migrations/versions
 
 
-def config(engine: Engine | None = None) -> Config:
+def config(engine: Engine | None = None):
+    from alembic.config import Config  # imported only when a migration has to run
+
     cfg = Config()
     cfg.set_main_option("script_location", str(MIGRATIONS))
     if engine is not None:
@@ -21,7 +22,19 @@ def config(engine: Engine | None = None) -> Config:
 
 
 def upgrade(engine: Engine, revision: str = "head") -> None:
+    if revision == "head" and _revision(engine) == HEAD:
+        return  # already current: skip loading the migration scripts
+    from alembic import command
+
     command.upgrade(config(engine), revision)
+
+
+def _revision(engine: Engine) -> str | None:
+    with engine.connect() as conn:
+        try:
+            return conn.exec_driver_sql("SELECT version_num FROM alembic_version").scalar()
+        except DBAPIError:
+            return None
 
 
 def current(engine: Engine) -> str | None:
@@ -29,7 +42,3 @@ def current(engine: Engine) -> str | None:
 
     with engine.connect() as conn:
         return MigrationContext.configure(conn).get_current_revision()
-
-
-def write_engine(engine: Engine) -> Engine:
-    return writer(engine)
