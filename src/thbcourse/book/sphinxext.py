@@ -1,0 +1,211 @@
+"""Sphinx extension: the course's directives.
+
+learning-objectives  declares a chapter's objectives (YAML id: text) and renders them
+trainer-notes        an admonition in the trainer edition; nothing at all in the student edition
+chapter-resources    links to the exercises that train the page's objectives, the deck, the self-check
+exercise-overview    objectives (linked to where they are declared), format, timing, fictional notice
+
+Objectives and exercise overviews are read from the sources by thbcourse.book.objectives, the
+same code the quiz validator uses, so the links need no list kept by hand.
+"""
+from __future__ import annotations
+
+import difflib
+import posixpath
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import pybtex.plugin
+import sphinxcontrib.bibtex.plugin
+from docutils import nodes
+from pybtex.style.formatting.plain import Style as PlainStyle
+from pybtex.style import template
+from sphinx import addnodes
+from sphinx.application import Sphinx
+from sphinx.util import logging
+from sphinx.util.docutils import SphinxDirective
+from sphinxcontrib.bibtex.style.referencing import BracketStyle
+from sphinxcontrib.bibtex.style.referencing.author_year import AuthorYearReferenceStyle
+
+from thbcourse.book.myst import Block
+from thbcourse.book.objectives import (
+    FICTIONAL, Objective, collect_objectives, parse_objectives, parse_overview, read_overviews,
+)
+from thbcourse.book.slides import deck_for
+from thbcourse.problems import AuthoringError
+
+STATIC = Path(__file__).parent / "static" / "book"
+logger = logging.getLogger(__name__)
+
+
+def objective_label(objective_id: str) -> str:
+    return f"objective-{objective_id}"
+
+
+class _CourseDirective(SphinxDirective):
+    def block(self) -> Block:
+        # MyST reports the opening fence as self.lineno; the body starts on the next line.
+        return Block(self.name, "", {}, "\n".join(self.content) + "\n", self.lineno, 0, self.lineno + 1)
+
+    def report(self, err: AuthoringError) -> list[nodes.Node]:
+        for problem in err.problems:
+            logger.warning(problem.message, location=(self.env.docname, problem.line), type="thbcourse")
+        return []
+
+    def objectives(self) -> dict[str, Objective]:
+        """The declared objectives; this page is re-read whenever a chapter changes. Problems are
+        left to the page that declares the objectives, which reports them with their line."""
+        root = Path(self.env.srcdir)
+        for path in sorted(root.glob("book/**/*.md")):
+            self.env.note_dependency(str(path))
+        return collect_objectives(root)[0]
+
+
+class LearningObjectives(_CourseDirective):
+    has_content = True
+
+    def run(self):
+        try:
+            declared = parse_objectives(self.block(), Path(self.env.doc2path(self.env.docname)))
+        except AuthoringError as err:
+            return self.report(err)
+        box = nodes.admonition(classes=["learning-objectives"])
+        box += nodes.title(text="Learning objectives")
+        box += nodes.paragraph(text="By the end of this chapter you can:")
+        items = nodes.bullet_list()
+        for obj in declared:
+            item = nodes.list_item(names=[objective_label(obj.id)])
+            self.state.document.note_explicit_target(item, item)  # a std label: exercises link here
+            item += nodes.paragraph("", "", nodes.Text(obj.text + " "),
+                                    nodes.literal(text=obj.id, classes=["objective-id"]))
+            items += item
+        box += items
+        return [box]
+
+
+class TrainerNotes(_CourseDirective):
+    has_content = True
+
+    def run(self):
+        if self.config.thbcourse_edition == "student":
+            return []  # removed before anything (search index included) can see it
+        box = nodes.admonition(classes=["trainer-notes"])
+        box += nodes.title(text="Trainer notes")
+        self.state.nested_parse(self.content, self.content_offset, box)
+        return [box]
+
+
+class ExerciseOverview(_CourseDirective):
+    has_content = True
+
+    def run(self):
+        path = Path(self.env.doc2path(self.env.docname))
+        try:
+            overview = parse_overview(self.block(), path)
+        except AuthoringError as err:
+            return self.report(err)
+        declared = self.objectives()
+        box = nodes.admonition(classes=["exercise-overview"])
+        box += nodes.title(text="Exercise overview")
+        box += nodes.paragraph(text="Objectives:")
+        items = nodes.bullet_list()
+        for oid in overview.objectives:
+            if oid not in declared:
+                close = difflib.get_close_matches(oid, list(declared), n=1)
+                hint = f"; did you mean {close[0]!r}?" if close else ""
+                logger.warning(f"exercise-overview: objective {oid!r} is not declared by any chapter{hint}",
+                               location=(self.env.docname, self.lineno), type="thbcourse")
+                continue
+            link = addnodes.pending_xref("", nodes.inline(text=declared[oid].text), refdomain="std", reftype="ref",
+                                         reftarget=objective_label(oid), refexplicit=True, refwarn=True,
+                                         refdoc=self.env.docname)
+            items += nodes.list_item("", nodes.paragraph("", "", link, nodes.Text(" "),
+                                                         nodes.literal(text=oid, classes=["objective-id"])))
+        box += items
+        for name, value in (("Format", overview.format), ("Timing", overview.timing)):
+            box += nodes.paragraph("", "", nodes.strong(text=f"{name}: "), nodes.Text(value))
+        box += nodes.paragraph(text=FICTIONAL, classes=["fictional-notice"])
+        return [box]
+
+
+class ChapterResources(_CourseDirective):
+    has_content = False
+
+    def run(self):
+        root = Path(self.env.srcdir)
+        docname = self.env.docname
+        page = Path(self.env.doc2path(docname)).resolve()
+        objectives = self.objectives()
+        mine = {o.id for o in objectives.values() if o.path.resolve() == page}
+        if not mine:  # a section page (4.1 ...) serves the objectives of its chapter
+            prefix = page.name[:3]
+            mine = {o.id for o in objectives.values() if o.path.name[:3] == prefix and prefix[:2].isdigit()}
+        for path in sorted(root.glob("exercises/*.md")):
+            self.env.note_dependency(str(path))
+        try:
+            overviews = read_overviews(root)
+        except AuthoringError:
+            overviews = {}  # the exercise page reports its own problem
+        items = nodes.bullet_list(classes=["chapter-resources"])
+
+        exercises = nodes.bullet_list()
+        for stem, overview in sorted(overviews.items()):
+            if mine & set(overview.objectives):
+                exercises += nodes.list_item("", nodes.paragraph("", "", addnodes.pending_xref(
+                    "", nodes.inline(text=stem), refdomain="std", reftype="doc", reftarget=f"/exercises/{stem}",
+                    refexplicit=False, refwarn=True, refdoc=docname)))
+        entry = nodes.list_item("", nodes.paragraph(text="Exercises:"))
+        entry += exercises if len(exercises) else nodes.paragraph(text="No exercise trains these objectives.")
+        items += entry
+
+        deck = deck_for(page, root)
+        if deck:
+            href = posixpath.relpath(f"slides/{deck}.html", posixpath.dirname(docname) or ".")
+            items += nodes.list_item("", nodes.paragraph("", "", nodes.Text("Slides: "), nodes.reference(
+                "", "slide deck for this chapter", refuri=href, classes=["slide-deck"])))
+        items += nodes.list_item("", nodes.paragraph(text="Self-check: not available yet.", classes=["self-check"]))
+        return [items]
+
+
+@dataclass
+class _AuthorYearRound(AuthorYearReferenceStyle):
+    """(Europol, 2014, Key trends) and Europol (2014): the brackets police readers expect."""
+
+    bracket_parenthetical: BracketStyle = field(default_factory=lambda: BracketStyle(left="(", right=")"))
+    bracket_textual: BracketStyle = field(default_factory=lambda: BracketStyle(left="(", right=")"))
+
+
+class _KeepCase(PlainStyle):
+    """pybtex's plain style, but titles as written: plain lower-cases "Directive 2011/36/EU" and "ILO"."""
+
+    def format_title(self, e, which_field, as_sentence=True):
+        title = template.field(which_field)
+        return template.sentence[title] if as_sentence else title
+
+
+sphinxcontrib.bibtex.plugin.register_plugin(
+    "sphinxcontrib.bibtex.style.referencing", "author_year_round", _AuthorYearRound)
+pybtex.plugin.register_plugin("pybtex.style.formatting", "plain_keepcase", _KeepCase)
+
+
+def _refuse_maths(app: Sphinx, doctree: nodes.document) -> None:
+    # The book ships without MathJax so that it works offline; maths would need it.
+    for node in doctree.findall(lambda n: isinstance(n, (nodes.math, nodes.math_block))):
+        logger.warning("maths is not supported in this course (the book is built without MathJax)",
+                       location=node, type="thbcourse")
+
+
+def _add_static(app: Sphinx, config) -> None:
+    config.html_static_path.append(str(STATIC))
+
+
+def setup(app: Sphinx) -> dict:
+    app.add_config_value("thbcourse_edition", "trainer", "env", [str])
+    app.add_directive("learning-objectives", LearningObjectives)
+    app.add_directive("trainer-notes", TrainerNotes)
+    app.add_directive("exercise-overview", ExerciseOverview)
+    app.add_directive("chapter-resources", ChapterResources)
+    app.connect("config-inited", _add_static)
+    app.connect("doctree-read", _refuse_maths)
+    app.add_css_file("thbcourse.css")
+    return {"version": "1", "parallel_read_safe": True, "parallel_write_safe": True}

@@ -1,0 +1,93 @@
+"""Exercise workbooks: each exercise page as a Jupyter notebook that a learner can fill in.
+
+The page is walked in order: title, overview, then every section as text; each task is followed
+by an empty answer cell. The trainer copy adds each solution after its answer cell and the
+trainer notes where the page has them; the student copy leaves both out. Roles become plain text
+because the book's references do not resolve inside a notebook.
+"""
+from __future__ import annotations
+
+from pathlib import Path
+
+import nbformat
+from nbformat.v4 import new_markdown_cell, new_notebook
+
+from thbcourse.book.myst import Block, Page, read_page
+from thbcourse.book.objectives import FICTIONAL, parse_overview, read_objectives
+from thbcourse.book.plaintext import Plain
+
+ANSWER = "**Your answer:**\n\n"
+EDITIONS = ("student", "trainer")
+
+
+def write_workbooks(root: Path, dest: Path) -> list[Path]:
+    plain, objectives = Plain(root), read_objectives(root)
+    written = []
+    for path in sorted(Path(root, "exercises").glob("*.md")):
+        page = read_page(path)
+        for edition in EDITIONS:
+            nb = workbook(page, plain, objectives, trainer=edition == "trainer")
+            nb.metadata["thbcourse"] = {"exercise": path.stem, "edition": edition}
+            nbformat.validate(nb)
+            target = dest / edition / f"{path.stem}.ipynb"
+            target.parent.mkdir(parents=True, exist_ok=True)
+            nbformat.write(nb, target)
+            written.append(target)
+    return written
+
+
+def workbook(page: Page, plain: Plain, objectives: dict, *, trainer: bool) -> nbformat.NotebookNode:
+    cells: list[str] = []
+    pending: list[str] = []
+    tasks: dict[str, int] = {}  # exercise label -> task number, for the solutions' headings
+
+    def flush() -> None:
+        text = plain("".join(pending)).strip()
+        if text:
+            cells.append(text)
+        pending.clear()
+
+    def block(b: Block) -> None:
+        body = plain(b.body).strip()
+        if b.name == "exercise-overview":
+            cells.append(_overview(b, page, objectives))
+        elif b.name == "exercise":
+            tasks[b.options.get("label", "")] = number = len(tasks) + 1
+            title = f": {plain(b.argument)}" if b.argument else ""
+            cells.extend([f"### Task {number}{title}\n\n{body}", ANSWER])
+        elif b.name == "solution" and trainer:
+            number = tasks.get(b.argument.strip())
+            cells.append(f"#### Model answer{f' to task {number}' if number else ''}\n\n{body}")
+        elif b.name == "trainer-notes" and trainer:
+            cells.append(f"### Trainer notes\n\n{body}")
+        elif b.name not in ("solution", "trainer-notes", "learning-objectives", "chapter-resources"):
+            title = plain(b.argument) or b.name.capitalize()  # {note}, {admonition} Title, ...
+            cells.append(f"**{title}**\n\n" + "\n".join(f"> {line}" for line in body.splitlines()))
+
+    starts = {b.line: b for b in page.blocks}
+    skip = set(page.targets.values()) | set(range(1, page.body_start))
+    n = 1
+    while n <= len(page.lines):
+        if n in starts:
+            flush()
+            block(starts[n])
+            n = starts[n].end
+            continue
+        if n not in skip:
+            if any(s.line == n and s.level <= 2 for s in page.sections):
+                flush()  # one cell per section keeps the notebook easy to navigate
+            pending.append(page.lines[n - 1])
+        n += 1
+    flush()
+    return new_notebook(cells=[new_markdown_cell(c) for c in cells],
+                        metadata={"language_info": {"name": "markdown"}})
+
+
+def _overview(b: Block, page: Page, objectives: dict) -> str:
+    overview = parse_overview(b, page.path)
+    lines = ["**Objectives**", ""]
+    for oid in overview.objectives:
+        text = objectives[oid].text if oid in objectives else "(not declared by any chapter)"
+        lines.append(f"- {text} (`{oid}`)")
+    lines += ["", f"**Format:** {overview.format}", "", f"**Timing:** {overview.timing}", "", f"*{FICTIONAL}*"]
+    return "\n".join(lines)
