@@ -138,3 +138,14 @@ def test_json_schema_accepts_sample_bank_and_flags_typo():
     bank["questions"][0]["options"][0]["corect"] = bank["questions"][0]["options"][0].pop("correct")
     with pytest.raises(jsonschema.ValidationError, match="corect"):
         jsonschema.validate(bank, schema)
+
+
+@pytest.mark.parametrize("fmt, name", [("moodle-xml", "bank.xml"), ("gift", "bank.gift"),
+                                       ("qti12", "bank-qti12.zip"), ("qti21", "bank-qti21.zip")])
+def test_bank_export_command_writes_file_and_reports(course_dir, fmt, name):
+    result = CliRunner().invoke(main, ["bank", "export", name, "--format", fmt])
+    assert result.exit_code == 0, result.output
+    assert (course_dir / name).stat().st_size > 500
+    assert f"wrote {name}" in result.output
+    if fmt == "gift":  # GIFT has no ordering question: said, not dropped silently
+        assert "note: s-ordering:" in result.output

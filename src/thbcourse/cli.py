@@ -302,3 +302,25 @@ def purge(older_than: str, yes: bool, db: str | None, by: str) -> None:
         gone_attempts, gone_learners = purge_old(conn, cutoff)
     log_export(engine, who=by, what="purge", details={"older_than_days": days}, rows=gone_attempts)
     click.echo(f"deleted {gone_attempts} attempt(s) and {gone_learners} learner(s) older than {cutoff:%Y-%m-%d}")
+
+
+@main.group()
+def bank() -> None:
+    """Question banks for the academy's learning platform."""
+
+
+@bank.command("export")
+@click.argument("out", type=click.Path(dir_okay=False, path_type=Path))
+@click.option("--format", "fmt", type=click.Choice(["moodle-xml", "gift", "qti12", "qti21"]), required=True,
+              help="moodle-xml and gift for Moodle; qti12 (zip) for Canvas classic quizzes; qti21 (zip).")
+@click.option("--bank", "bank_ids", multiple=True, help="Only this bank (repeatable). Default: every bank.")
+@click.option("--no-negative-marking", is_flag=True, help="Wrong options of multiple-response questions cost nothing.")
+@reports_problems
+def bank_export(out: Path, fmt: str, bank_ids: tuple[str, ...], no_negative_marking: bool) -> None:
+    """Export the banks; what the format cannot carry is listed, never dropped silently."""
+    from thbcourse.deliveries.platforms import export_banks
+
+    notes = export_banks(_course(), fmt, out, bank_ids, negative_marking=not no_negative_marking)
+    for note in notes:
+        click.echo(f"note: {note}", err=True)
+    click.echo(f"wrote {out} ({len(notes)} note(s) on what {fmt} cannot carry)")
