@@ -324,3 +324,20 @@ def bank_export(out: Path, fmt: str, bank_ids: tuple[str, ...], no_negative_mark
     for note in notes:
         click.echo(f"note: {note}", err=True)
     click.echo(f"wrote {out} ({len(notes)} note(s) on what {fmt} cannot carry)")
+
+
+@main.command()
+@click.argument("quiz")
+@click.option("--out", type=click.Path(file_okay=False, path_type=Path), default=Path("_build/stats"),
+              show_default=True)
+@click.option("--attempts", type=click.Choice(["first", "all"]), default="first", show_default=True,
+              help="Analyse each learner's first attempt (as Moodle does) or every attempt.")
+@DB_OPTION
+@reports_problems
+def stats(quiz: str, out: Path, attempts: str, db: str | None) -> None:
+    """Item analysis of a quiz: facility, discrimination, alpha, distractors (CSV and HTML report)."""
+    from thbcourse.analysis import main as analyse
+    from thbcourse.store.db import open_gradebook
+
+    for path in analyse(open_gradebook(db), _course(), quiz, out, attempts=attempts):
+        click.echo(f"wrote {path}")
