@@ -260,3 +260,14 @@ def test_head_constant_matches_migration_scripts():
     from thbcourse.store.migrate import HEAD, config
 
     assert ScriptDirectory.from_config(config()).get_current_head() == HEAD
+
+
+def test_stats_command(db_url, course_dir, sample_course):
+    engine = open_gradebook(db_url)
+    for n, answers in enumerate([RIGHT, WRONG, RIGHT, {"single": 0}]):
+        _record(engine, sample_course, f"ofc-{n}", answers, seed=n)
+    result = cli("stats", "sample-quiz", "--out", "st", db=db_url)
+    assert result.exit_code == 0, result.output
+    assert (course_dir / "st/sample-quiz-item-analysis.csv").read_text(encoding="utf-8-sig").startswith("question,")
+    missing = cli("stats", "nope", db=db_url)
+    assert missing.exit_code == 1 and "no complete attempts" in missing.output
