@@ -434,3 +434,20 @@ def test_objective_declared_twice_across_pages(tmp_path):
     root = _book(tmp_path, a=f"# A\n\n{block}", b=f"# B\n{block}")
     with pytest.raises(AuthoringError, match=r"b\.md:3:1: objective 'x.one' is already declared at .*a\.md:4"):
         read_objectives(root)
+
+
+@pytest.mark.slow
+def test_every_question_source_resolves_to_a_heading_in_the_built_book(out):
+    from thbcourse.bank.course import load_course
+
+    course = load_course([ROOT / "quizzes"], book_root=ROOT)
+    ids_by_page: dict[str, set[str]] = {}
+    missing = []
+    for q in course.questions.values():
+        page, _, anchor = q.source.partition("#")
+        html = out / "student" / "html" / page.replace(".md", ".html")
+        if page not in ids_by_page:
+            ids_by_page[page] = {t["id"] for t in soup(html).select("section[id]")} if html.is_file() else set()
+        if anchor not in ids_by_page[page]:
+            missing.append(f"{q.id}: {q.source}")
+    assert not missing, "\n".join(missing)
