@@ -2,7 +2,8 @@
 
 learning-objectives  declares a chapter's objectives (YAML id: text) and renders them
 trainer-notes        an admonition in the trainer edition; nothing at all in the student edition
-chapter-resources    links to the exercises that train the page's objectives, the deck, the self-check
+chapter-resources    links to the exercises that train the page's objectives and the deck; on a chapter
+                     page, the chapter's self-check (thbcourse.book.selfcheck), drawn from quizzes/
 exercise-overview    objectives (linked to where they are declared), format, timing, fictional notice
 
 Objectives and exercise overviews are read from the sources by thbcourse.book.objectives, the
@@ -27,11 +28,14 @@ from sphinx.util.docutils import SphinxDirective
 from sphinxcontrib.bibtex.style.referencing import BracketStyle
 from sphinxcontrib.bibtex.style.referencing.author_year import AuthorYearReferenceStyle
 
+from thbcourse.bank.course import load_course, quiz_files
+from thbcourse.book import selfcheck
 from thbcourse.book.myst import Block
 from thbcourse.book.objectives import (
     FICTIONAL, Objective, collect_objectives, parse_objectives, parse_overview, read_overviews,
 )
 from thbcourse.book.slides import deck_for
+from thbcourse.engine.draw import DrawError
 from thbcourse.problems import AuthoringError
 
 STATIC = Path(__file__).parent / "static" / "book"
@@ -140,6 +144,7 @@ class ChapterResources(_CourseDirective):
         if not mine:  # a section page (4.1 ...) serves the objectives of its chapter
             prefix = page.name[:3]
             mine = {o.id for o in objectives.values() if o.path.name[:3] == prefix and prefix[:2].isdigit()}
+        chapter = next((o.path.resolve() for o in objectives.values() if o.id in mine), page)
         for path in sorted(root.glob("exercises/*.md")):
             self.env.note_dependency(str(path))
         try:
@@ -163,8 +168,57 @@ class ChapterResources(_CourseDirective):
             href = posixpath.relpath(f"slides/{deck}.html", posixpath.dirname(docname) or ".")
             items += nodes.list_item("", nodes.paragraph("", "", nodes.Text("Slides: "), nodes.reference(
                 "", "slide deck for this chapter", refuri=href, classes=["slide-deck"])))
-        items += nodes.list_item("", nodes.paragraph(text="Self-check: not available yet.", classes=["self-check"]))
-        return [items]
+        found = self.self_check(root, chapter)
+        if found is None:
+            return [items]
+        blueprint, block = found
+        chapter_doc = self.env.path2doc(str(chapter))
+        href = "" if block else posixpath.relpath(f"{chapter_doc}.html", posixpath.dirname(docname) or ".")
+        items += nodes.list_item("", nodes.paragraph("", "", nodes.Text("Self-check: "), nodes.reference(
+            "", "below" if block else "at the end of the chapter page", refuri=f"{href}#sc-{blueprint.id}"),
+            nodes.Text(" (practice: nothing is recorded)"), classes=["self-check"]))
+        return [items] + ([nodes.raw("", block, format="html")] if block else [])
+
+    def self_check(self, root: Path, chapter: Path) -> tuple | None:
+        """(blueprint, HTML) of the chapter's self-check; the HTML is "" on a section page, which
+        links to its chapter's. None when the book has no quizzes/ folder or when the quizzes have
+        problems (reported once, when the build starts)."""
+        course = getattr(self.env.app, "thbcourse_course", None)
+        if course is None:
+            return None
+        for path in quiz_files([root / "quizzes"]):
+            self.env.note_dependency(str(path))
+        name = chapter.relative_to(root.resolve()).as_posix()
+        here = chapter == Path(self.env.doc2path(self.env.docname)).resolve()
+        blueprints = [b for b in course.blueprints.values() if b.purpose == "self-check" and b.chapter == name]
+        if len(blueprints) != 1:
+            ids = ", ".join(sorted(b.id for b in blueprints))
+            if here:
+                logger.warning(f"{len(blueprints)} self-check blueprints name this chapter ({ids})" if blueprints else
+                               f"no self-check for this chapter: add a blueprint with 'purpose: self-check' and "
+                               f"'chapter: {name}' under quizzes/blueprints/",
+                               location=(self.env.docname, self.lineno), type="thbcourse")
+            return None
+        if not here:
+            return blueprints[0], ""
+        block = self.render_self_check(root, blueprints[0], course)
+        return (blueprints[0], block) if block else None
+
+    def render_self_check(self, root: Path, blueprint, course) -> str | None:
+        docname = self.env.docname
+
+        def link(source: str) -> tuple[str, str]:
+            target = source.partition("#")[0].removesuffix(".md")
+            if target not in self.env.found_docs:
+                logger.warning(f"self-check {blueprint.id}: the source {source} is not a page of the book",
+                               location=(docname, self.lineno), type="thbcourse")
+            return selfcheck.source_link(source, docname, root)
+
+        try:
+            return selfcheck.render(blueprint, selfcheck.papers(course, blueprint), docname, link)
+        except (selfcheck.SelfCheckError, DrawError) as err:
+            logger.warning(f"self-check {blueprint.id}: {err}", location=(docname, self.lineno), type="thbcourse")
+            return None
 
 
 @dataclass
@@ -188,6 +242,25 @@ sphinxcontrib.bibtex.plugin.register_plugin(
 pybtex.plugin.register_plugin("pybtex.style.formatting", "plain_keepcase", _KeepCase)
 
 
+def _name_sidebar_toggles(app: Sphinx, pagename: str, templatename: str, context: dict, doctree) -> None:
+    """pydata-sphinx-theme 0.17 leaves the buttons that open a chapter's sections in the sidebar
+    (<summary>) without a name for screen readers (axe: summary-name, serious): name each after
+    its chapter."""
+    generate = context.get("generate_toctree_html")
+    if generate is None:
+        return
+
+    def named(kind: str, *args, **kwargs):
+        soup = generate(kind, *args, **kwargs)  # cached by the theme: the same tree on every call
+        for summary in soup.select("summary") if kind == "sidebar" else ():
+            link = summary.find_parent("li").find("a")
+            if not summary.get_text(strip=True) and link is not None:
+                summary["aria-label"] = f"Sections of {link.get_text(' ', strip=True)}"
+        return soup
+
+    context["generate_toctree_html"] = named
+
+
 def _refuse_maths(app: Sphinx, doctree: nodes.document) -> None:
     # The book ships without MathJax so that it works offline; maths would need it.
     for node in doctree.findall(lambda n: isinstance(n, (nodes.math, nodes.math_block))):
@@ -199,6 +272,20 @@ def _add_static(app: Sphinx, config) -> None:
     config.html_static_path.append(str(STATIC))
 
 
+def _load_quizzes(app: Sphinx) -> None:
+    """Load the banks and blueprints once per build, for the self-checks of the chapter pages.
+    A book without a quizzes/ folder has no self-checks; problems fail the build like any warning."""
+    app.thbcourse_course = None
+    folder = Path(app.srcdir) / "quizzes"
+    if not folder.is_dir():
+        return
+    try:
+        app.thbcourse_course = load_course([folder], book_root=Path(app.srcdir))
+    except AuthoringError as err:
+        for problem in err.problems:
+            logger.warning(problem.message, location=f"{problem.path}:{problem.line}", type="thbcourse")
+
+
 def setup(app: Sphinx) -> dict:
     app.add_config_value("thbcourse_edition", "trainer", "env", [str])
     app.add_directive("learning-objectives", LearningObjectives)
@@ -206,6 +293,9 @@ def setup(app: Sphinx) -> dict:
     app.add_directive("exercise-overview", ExerciseOverview)
     app.add_directive("chapter-resources", ChapterResources)
     app.connect("config-inited", _add_static)
+    app.connect("builder-inited", _load_quizzes)
+    app.connect("html-page-context", _name_sidebar_toggles, priority=600)  # after the theme's
     app.connect("doctree-read", _refuse_maths)
     app.add_css_file("thbcourse.css")
+    app.add_js_file("selfcheck.js", loading_method="defer")
     return {"version": "1", "parallel_read_safe": True, "parallel_write_safe": True}

@@ -1,0 +1,247 @@
+/* Self-checks at the end of chapter pages, and their scores in the chapter list.
+ *
+ * Nothing is graded here. The build asked the course's grading engine for the score and feedback
+ * of every possible response and wrote them into the page (script.sc-data, made by
+ * thbcourse/book/selfcheck.py); this file reads the learner's response, looks it up and shows it.
+ * Scores are kept in this browser only (localStorage), per self-check.
+ */
+(function () {
+  "use strict";
+
+  var STORE = "thbcourse.selfcheck.";
+  var NUMBER = /^[+-]?(\d+\.?\d*|\.\d+)(e[+-]?\d+)?$/i;
+  var MISSING = {
+    multiple: "Choose at least one answer first.",
+    matching: "Choose a match for every item first.",
+    short_answer: "Type an answer first.",
+    numeric: "Type a number first, such as 12.5.",
+  };
+
+  function record(quiz) {
+    try { return JSON.parse(localStorage.getItem(STORE + quiz)); } catch (e) { return null; }
+  }
+
+  function records() {
+    var found = [];
+    try {
+      for (var i = 0; i < localStorage.length; i++) {
+        var key = localStorage.key(i);
+        if (key.indexOf(STORE) === 0) found.push(record(key.slice(STORE.length)));
+      }
+    } catch (e) { /* storage switched off: nothing to show */ }
+    return found.filter(Boolean);
+  }
+
+  function number(x) { return String(Math.round(x * 100) / 100); }
+  function points(x) { return number(x) + (x === 1 ? " point" : " points"); }
+
+  function shuffle(items) {
+    for (var i = items.length - 1; i > 0; i--) {
+      var j = Math.floor(Math.random() * (i + 1));
+      var t = items[i]; items[i] = items[j]; items[j] = t;
+    }
+    return items;
+  }
+
+  // --- one question: the response, as the key of the table the build wrote ----------------------
+
+  function values(q, selector, read) { return Array.prototype.map.call(q.querySelectorAll(selector), read); }
+
+  function normalise(text, max) {  // the engine's normalise_text: first max characters, spaces collapsed, lower case
+    return Array.from(text).slice(0, max).join("").split(/\s+/).filter(Boolean).join(" ").toLowerCase();
+  }
+
+  /* The index of the engine's outcome for the response in the page, or null when incomplete. */
+  function outcome(q, data) {
+    var type = q.dataset.type;
+    if (type === "short_answer") {
+      var text = normalise(q.querySelector("input").value, data.maxText);
+      if (!text) return null;
+      var right = data.accepted.indexOf(text) >= 0 || data.patterns.some(function (p) {
+        return new RegExp("^(?:" + p + ")$", "i").test(text);
+      });
+      return right ? data.right : data.wrong;
+    }
+    if (type === "numeric") {
+      var typed = q.querySelector("input").value.trim().replace(/,/g, ".");
+      if (!NUMBER.test(typed)) return null;
+      var x = Number(typed);
+      return x >= data.range[0] && x <= data.range[1] ? data.right : data.wrong;
+    }
+    var key;
+    if (type === "single" || type === "true_false") {
+      key = values(q, "input:checked", function (i) { return i.value; }).join();
+      if (!key) return null;
+    } else if (type === "multiple") {
+      key = values(q, "input:checked", function (i) { return Number(i.value); })
+        .sort(function (a, b) { return a - b; }).join(",");
+      if (!key) return null;
+    } else if (type === "matching") {
+      var chosen = values(q, "select", function (s) { return s.value; });
+      if (chosen.indexOf("") >= 0) return null;
+      key = data.pairs ? chosen.map(function (v, i) { return data.pairs[i][v]; }).join("") : chosen.join(",");
+    } else {  // ordering
+      key = values(q, "li[data-index]", function (li) { return li.dataset.index; }).join(",");
+    }
+    return data.table[key];
+  }
+
+  function check(q, data, attempt) {
+    var found = outcome(q, data);
+    var missing = q.querySelector(".sc-missing");
+    if (found == null) {
+      missing.textContent = MISSING[q.dataset.type] || "Choose an answer first.";
+      return;
+    }
+    var result = data.outcomes[found], score = result[0], max = Number(q.dataset.max);
+    var verdict = result[1] ? "Correct" : score > 0 ? "Partly correct" : "Not correct";
+    var feedback = q.querySelector(".sc-feedback");
+    missing.textContent = "";
+    feedback.querySelector(".sc-verdict").textContent = verdict + ": " + number(score) + " of " + points(max) + ".";
+    feedback.querySelector(".sc-notes").innerHTML = result[2].map(function (n) {  // HTML made safe by the build
+      return "<li>" + data.notes[n] + "</li>";
+    }).join("");
+    feedback.className = "sc-feedback " + (result[1] ? "sc-right" : score > 0 ? "sc-partly" : "sc-wrong");
+    feedback.hidden = false;
+    q.disabled = true;
+    feedback.focus();
+    attempt.scores[q.id] = {score: score, correct: result[1], source: q.querySelector(".sc-source a")};
+    attempt.update();
+  }
+
+  function move(button) {
+    var li = button.closest("li"), list = li.parentNode;
+    if (button.classList.contains("sc-up") && li.previousElementSibling) li.after(li.previousElementSibling);
+    if (button.classList.contains("sc-down") && li.nextElementSibling) li.before(li.nextElementSibling);
+    button.focus();
+    var position = Array.prototype.indexOf.call(list.children, li) + 1;
+    list.parentNode.querySelector(".sc-live").textContent =
+      li.querySelector(".sc-item").textContent + ": position " + position + " of " + list.children.length;
+  }
+
+  function reset(q) {
+    q.disabled = false;
+    q.querySelectorAll("input[type=radio], input[type=checkbox]").forEach(function (i) { i.checked = false; });
+    q.querySelectorAll("input[type=text]").forEach(function (i) { i.value = ""; });
+    q.querySelectorAll("select").forEach(function (s) {
+      var options = shuffle(Array.from(s.options).slice(1));
+      options.forEach(function (o) { s.appendChild(o); });
+      s.value = "";
+    });
+    if (q.dataset.type === "single" || q.dataset.type === "multiple") {
+      var answer = q.querySelector(".sc-answer");
+      shuffle(Array.from(answer.children)).forEach(function (c) { answer.appendChild(c); });
+    }
+    q.querySelectorAll(".sc-order").forEach(function (list) {
+      var items = Array.from(list.children);
+      do { shuffle(items); } while (items.length > 2 && items.every(function (li, i) { return Number(li.dataset.index) === i; }));
+      items.forEach(function (li) { list.appendChild(li); });
+    });
+    q.querySelector(".sc-feedback").hidden = true;
+    q.querySelector(".sc-missing").textContent = "";
+  }
+
+  // --- one self-check: papers, score, progress ---------------------------------------------------
+
+  function setUp(box) {
+    var data = JSON.parse(box.querySelector("script.sc-data").textContent);
+    var papers = box.querySelectorAll(".sc-paper");
+    var quiz = box.dataset.quiz;
+    var attempt = {number: 0, scores: {}};
+
+    function paper() { return papers[attempt.number % papers.length]; }
+
+    function showRecord() {
+      var saved = record(quiz), line = box.querySelector(".sc-record");
+      line.hidden = !saved;
+      if (saved) {
+        line.textContent = "In this browser: best " + saved.best + " %, last " + saved.last + " % (" +
+          saved.attempts + (saved.attempts === 1 ? " attempt)." : " attempts).");
+      }
+    }
+
+    attempt.update = function () {
+      var current = paper(), questions = current.querySelectorAll(".sc-q");
+      var max = Number(current.dataset.max), score = 0, done = 0, reread = {};
+      Object.keys(attempt.scores).forEach(function (id) {
+        var s = attempt.scores[id];
+        score += s.score; done += 1;
+        if (!s.correct) reread[s.source.getAttribute("href")] = s.source;
+      });
+      var percent = Math.round(100 * score / max), status = box.querySelector(".sc-score");
+      if (done < questions.length) {
+        status.textContent = "Score so far: " + number(score) + " of " + points(max) + "; " + done + " of " +
+          questions.length + " questions checked.";
+        return;
+      }
+      status.textContent = "Finished: " + number(score) + " of " + points(max) + " (" + percent + " %); " +
+        "the pass mark is " + box.dataset.pass + " %.";
+      var list = box.querySelector(".sc-reread"), links = Object.keys(reread);
+      list.hidden = !links.length;
+      list.querySelector("ul").replaceChildren(...links.map(function (href) {
+        var li = document.createElement("li");
+        li.appendChild(reread[href].cloneNode(true));
+        return li;
+      }));
+      var saved = record(quiz) || {attempts: 0, best: 0};
+      try {
+        localStorage.setItem(STORE + quiz, JSON.stringify({
+          page: box.dataset.page, title: box.dataset.title, last: percent,
+          best: Math.max(saved.best, percent), attempts: saved.attempts + 1,
+        }));
+      } catch (e) { /* storage switched off: the score is still shown */ }
+      showRecord();
+      showInChapterList();
+    };
+
+    box.addEventListener("click", function (event) {
+      var button = event.target.closest("button");
+      if (!button) return;
+      var q = button.closest(".sc-q");
+      if (button.classList.contains("sc-check")) check(q, data[q.dataset.key], attempt);
+      else if (button.classList.contains("sc-up") || button.classList.contains("sc-down")) move(button);
+      else if (button.classList.contains("sc-again")) {
+        paper().hidden = true;
+        attempt.number += 1;
+        attempt.scores = {};
+        paper().querySelectorAll(".sc-q").forEach(reset);
+        paper().hidden = false;
+        box.querySelector(".sc-reread").hidden = true;
+        box.querySelector(".sc-score").textContent = "Attempt " + (attempt.number + 1) +
+          ": new questions, with the options in a new order.";
+        box.querySelector("h3").focus();
+      }
+    });
+    showRecord();
+  }
+
+  // --- the chapter list: each chapter's self-check score -----------------------------------------
+
+  function showInChapterList() {
+    var root = document.documentElement.dataset.content_root;
+    if (root === undefined) return;
+    var base = new URL(root, location.href).href, byPage = {};
+    records().forEach(function (r) { byPage[r.page] = r; });
+    document.querySelectorAll("nav.bd-docs-nav a.reference.internal").forEach(function (a) {
+      var url = new URL(a.getAttribute("href"), location.href);
+      url.hash = "";
+      var page = url.href.indexOf(base) === 0 ? url.href.slice(base.length).replace(/\.html$/, "") : null;
+      var r = byPage[page], badge = a.parentNode.querySelector(":scope > .sc-badge");
+      if (!r) return;
+      if (!badge) {
+        badge = document.createElement("span");
+        badge.className = "sc-badge";
+        a.after(badge);
+      }
+      badge.textContent = "Practice self-check: best " + r.best + " %, last " + r.last + " %";
+    });
+  }
+
+  function start() {
+    document.querySelectorAll("section.sc").forEach(setUp);
+    showInChapterList();
+  }
+
+  if (document.readyState === "loading") document.addEventListener("DOMContentLoaded", start);
+  else start();
+})();
