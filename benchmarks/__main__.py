@@ -6,6 +6,9 @@
     is a bare loop over the same responses that only compares them with a key.
 (c) Exporting scores from a gradebook of 2,000,000 responses, against the sqlite3 shell running one
     aggregate query over the same file (benchmarks/export.py). Target: at most 3x.
+(d) The classroom app under load: 300 officers answering 20 questions in one paced session on loopback
+    (benchmarks/web.py): answers lost (must be 0), throughput, p50/p99 answer latency against a
+    static page measured in the same run.
 """
 from __future__ import annotations
 
@@ -77,8 +80,9 @@ def bench_grading(n: int = 1_000_000) -> bool:
 
 def main() -> int:
     from benchmarks.export import bench_export
+    from benchmarks.web import bench_web
 
-    results = [bench_validation(), bench_grading(), bench_export()]
+    results = [bench_validation(), bench_grading(), bench_export(), bench_web()]
     return 0 if all(results) else 1
 
 

@@ -341,3 +341,16 @@ def stats(quiz: str, out: Path, attempts: str, db: str | None) -> None:
 
     for path in analyse(open_gradebook(db), _course(), quiz, out, attempts=attempts):
         click.echo(f"wrote {path}")
+
+
+@main.command()
+@click.option("--host", default="127.0.0.1", show_default=True, help="Address to bind (loopback unless --lan).")
+@click.option("--port", type=int, default=8000, show_default=True)
+@click.option("--lan", is_flag=True, help="Listen on the classroom network too (needed for officers' phones).")
+@DB_OPTION
+@reports_problems
+def serve(host: str, port: int, lan: bool, db: str | None) -> None:
+    """Run the classroom web app: live quizzes for a cohort, self-study, score downloads."""
+    from thbcourse.web import serve as run
+
+    run(host, port, db=db, lan=lan, quizzes=QUIZZES)
