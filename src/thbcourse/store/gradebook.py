@@ -12,7 +12,8 @@ from datetime import datetime, timezone
 from sqlalchemy import Connection, delete, func, insert, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 
-from thbcourse.engine.attempt import AttemptResult
+from thbcourse.engine.attempt import AttemptResult, mark_paper
+from thbcourse.engine.draw import Paper
 from thbcourse.engine.grade import Graded
 from thbcourse.store.codec import dump_response
 from thbcourse.store.tables import attempts, cohorts, learners, memberships, quiz_sessions, responses
@@ -114,8 +115,17 @@ def record_response(conn: Connection, attempt: int, *, question, response, grade
         set_={k: stmt.excluded[k] for k in ("answer", "score", "max_score", "answered_at", "seconds")}))
 
 
-def close_attempt(conn: Connection, attempt: int) -> None:
-    """Total the stored responses; from now on the attempt is complete and exported."""
+def close_attempt(conn: Connection, attempt: int, paper: Paper | None = None) -> None:
+    """Total the stored responses; from now on the attempt is complete and exported.
+
+    Given the paper, every question still without a response first gets an empty one (answer null,
+    score 0), so that per-topic and per-question maxima and the item analysis see the whole paper.
+    """
+    if paper is not None:
+        answered = set(conn.execute(select(responses.c.question_id).where(responses.c.attempt_id == attempt)).scalars())
+        for mark in mark_paper(paper, {}).marks:
+            if mark.item.question.id not in answered:
+                record_response(conn, attempt, question=mark.item.question, response=None, graded=mark.graded)
     total = select(func.coalesce(func.sum(responses.c.score), 0.0)).where(
         responses.c.attempt_id == attempt).scalar_subquery()
     percent = 100.0 * total / attempts.c.max_score
@@ -132,10 +142,11 @@ def record_attempt(conn: Connection, result: AttemptResult, *, learner: str, mod
     session = create_session(conn, blueprint=paper.blueprint.id, mode=mode, created_by=created_by, seed=paper.seed)
     attempt = open_attempt(conn, learner=lid, blueprint=paper.blueprint.id, seed=paper.seed,
                            max_score=paper.max_score, pass_mark=paper.blueprint.pass_mark, session=session)
-    for mark in result.marks:  # unanswered questions too (answer null, score 0): per-topic maxima stay right
-        record_response(conn, attempt, question=mark.item.question, response=mark.response,
-                        graded=mark.graded, seconds=(seconds or {}).get(mark.item.question.id))
-    close_attempt(conn, attempt)
+    for mark in result.marks:
+        if mark.response is not None:
+            record_response(conn, attempt, question=mark.item.question, response=mark.response,
+                            graded=mark.graded, seconds=(seconds or {}).get(mark.item.question.id))
+    close_attempt(conn, attempt, paper)
     return attempt
 
 

@@ -33,16 +33,6 @@ def attempt_answers(conn: Connection, attempt: int) -> dict[str, str]:
                              .where(responses.c.attempt_id == attempt)).all())
 
 
-def answered_questions(conn: Connection, attempt_ids: list[int]) -> dict[int, set[str]]:
-    """attempt -> ids of the questions it has a response for."""
-    found: dict[int, set[str]] = {a: set() for a in attempt_ids}
-    if attempt_ids:
-        for attempt, qid in conn.execute(select(responses.c.attempt_id, responses.c.question_id)
-                                         .where(responses.c.attempt_id.in_(attempt_ids))):
-            found[attempt].add(qid)
-    return found
-
-
 def answer_counts(conn: Connection, session: int, question: str) -> list[tuple[str, float, float, int]]:
     """(answer JSON, score, max, how many learners) for one question of a session."""
     return [tuple(r) for r in conn.execute(
