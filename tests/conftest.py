@@ -1,5 +1,12 @@
+"""Shared fixtures, and the rule for tests that need a browser or a PostgreSQL server.
+
+Tests that use the `browser` fixture need Debian's Chromium; the gradebook tests' PostgreSQL runs need
+THBCOURSE_TEST_PG. On a machine without them those tests are left out, with one line each in the
+summary. CI sets THBCOURSE_CI=1 and installs both: there, leaving anything out stops the run.
+"""
 from __future__ import annotations
 
+import os
 import textwrap
 from pathlib import Path
 
@@ -9,6 +16,42 @@ from thbcourse.bank.course import load_course
 
 DATA = Path(__file__).parent / "data"
 REPO = Path(__file__).parent.parent
+CHROMIUM = Path("/usr/bin/chromium")
+
+
+def _missing(item) -> str | None:
+    """Why this test cannot run on this machine, or None."""
+    if "browser" in item.fixturenames and not CHROMIUM.exists():
+        return "browser tests need Debian's chromium (apt-get install chromium)"
+    params = getattr(getattr(item, "callspec", None), "params", {})
+    if params.get("db_url") == "postgresql" and not os.environ.get("THBCOURSE_TEST_PG"):
+        return "PostgreSQL runs need THBCOURSE_TEST_PG=postgresql+psycopg://user:password@host:port/postgres"
+    return None
+
+
+def pytest_collection_modifyitems(config, items):
+    left_out: dict[str, int] = {}
+    keep = []
+    for item in items:
+        why = _missing(item)
+        if why is None:
+            keep.append(item)
+        else:
+            left_out[why] = left_out.get(why, 0) + 1
+    if left_out and os.environ.get("THBCOURSE_CI") == "1":
+        raise pytest.UsageError("CI runs every test, but: " + "; ".join(left_out))
+    if left_out:
+        config.hook.pytest_deselected(items=[i for i in items if i not in keep])
+        items[:] = keep
+    config.stash[_LEFT_OUT] = left_out
+
+
+_LEFT_OUT = pytest.StashKey[dict]()
+
+
+def pytest_terminal_summary(terminalreporter, config):
+    for why, count in config.stash.get(_LEFT_OUT, {}).items():
+        terminalreporter.write_line(f"NOT RUN: {count} test(s): {why}", yellow=True)
 
 
 @pytest.fixture(scope="session")

@@ -67,18 +67,36 @@ def validate(paths: tuple[Path, ...], book: Path) -> None:
 @main.command()
 @reports_problems
 def coverage() -> None:
-    """Table of learning objectives x questions; exit 1 when an objective has too few questions."""
+    """Objectives x questions, exercises, activities, assessed tasks and exam papers; exit 1 on a gap."""
     from rich.console import Console
 
-    from thbcourse.bank.coverage import MIN_QUESTIONS, coverage as rows_of, table
-    from thbcourse.book.objectives import read_objectives
+    from thbcourse.bank.coverage import coverage as rows_of, table
+    from thbcourse.book.objectives import read_activities, read_objectives, read_overviews
+    from thbcourse.engine.draw import objective_reach
 
-    rows = rows_of(_course(), read_objectives(Path(".")))
-    Console(width=160).print(table(rows))
+    course = _course()
+    practice: dict[str, list[str]] = {}
+    for stem, overview in read_overviews(Path(".")).items():
+        for oid in overview.objectives:
+            practice.setdefault(oid, []).append(stem)
+    for activity in read_activities(Path(".")):
+        for oid in activity.objectives:
+            practice.setdefault(oid, []).append(f"activity in {activity.path.stem}")
+    for rubric in course.rubrics.values():
+        for criterion in rubric.criteria:
+            if f"{rubric.id} (assessed)" not in practice.get(criterion.objective, []):
+                practice.setdefault(criterion.objective, []).append(f"{rubric.id} (assessed)")
+    exams: dict[str, dict[str, str]] = {}
+    for blueprint in course.blueprints.values():
+        if blueprint.purpose == "exam":
+            for oid, reach in objective_reach(course, blueprint).items():
+                exams.setdefault(oid, {})[blueprint.id] = reach
+    rows = rows_of(course, read_objectives(Path(".")), practice, exams)
+    Console(width=200).print(table(rows))
     gaps = [r for r in rows if r.gap]
     for r in gaps:
-        why = "is not declared by any chapter" if not r.declared else f"has {r.total} question(s)"
-        click.echo(f"gap: {r.objective} {why} (needs at least {MIN_QUESTIONS})", err=True)
+        for why in r.gaps:
+            click.echo(f"gap: {r.objective} {why}", err=True)
     click.echo(f"{len(rows)} objectives, {len(gaps)} with gaps.")
     sys.exit(1 if gaps else 0)
 
@@ -273,6 +291,51 @@ def results_import(csv_file: Path, quiz: str, seed: int | None, db: str | None, 
 
     count = import_results(open_gradebook(db), csv_file, _course(), quiz, who=by, seed=seed)
     click.echo(f"imported {count} attempt(s)")
+
+
+@main.group()
+def rubric() -> None:
+    """Assessed practical tasks marked with a rubric (quizzes/rubrics/)."""
+
+
+@rubric.command("sheet")
+@click.argument("rubric_id")
+@click.argument("out", type=click.Path(dir_okay=False, path_type=Path))
+@click.option("--cohort", help="One row per learner of this cohort (else an empty sheet).")
+@DB_OPTION
+@reports_problems
+def rubric_sheet(rubric_id: str, out: Path, cohort: str | None, db: str | None) -> None:
+    """Write a marking sheet (CSV) for RUBRIC_ID: a learner column and one column per criterion."""
+    from thbcourse.store.marksheet import write_sheet
+
+    rows = write_sheet(_rubric(rubric_id), out, cohort=cohort, db=db)
+    click.echo(f"wrote {out} with {rows} learner row(s); fill each criterion with a level's label or points")
+
+
+@rubric.command("import")
+@click.argument("csv_file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.option("--rubric", "rubric_id", required=True, help="The rubric the marks belong to.")
+@DB_OPTION
+@BY_OPTION
+@reports_problems
+def rubric_import(csv_file: Path, rubric_id: str, db: str | None, by: str) -> None:
+    """Store marks from a CSV: learner, then one column per criterion (level label or points)."""
+    from thbcourse.store.db import open_gradebook
+    from thbcourse.store.importing import import_rubric_marks
+
+    count = import_rubric_marks(open_gradebook(db), csv_file, _rubric(rubric_id), who=by)
+    click.echo(f"recorded {count} learner(s) on {rubric_id}")
+
+
+def _rubric(rubric_id: str):
+    import difflib
+
+    rubrics = _course().rubrics
+    if rubric_id not in rubrics:
+        close = difflib.get_close_matches(rubric_id, list(rubrics), n=1)
+        hint = f"; did you mean {close[0]!r}?" if close else f"; known: {', '.join(sorted(rubrics)) or 'none'}"
+        raise NotFound(f"no rubric {rubric_id!r}{hint}")
+    return rubrics[rubric_id]
 
 
 @main.command()

@@ -31,6 +31,13 @@ class Grading(Strict):
     )
 
 
+class Covers(Strict):
+    """Objectives that every paper must test at least once (checked for every seed by `validate`)."""
+
+    objectives: list[ObjectiveId] = []
+    topics: list[Topic] = Field([], description="Every objective that a question of these topics tests.")
+
+
 class Blueprint(Strict):
     id: Identifier
     title: NonEmpty
@@ -44,4 +51,5 @@ class Blueprint(Strict):
         [], description="Blueprint ids: no question that those blueprints can draw is drawn here."
     )
     grading: Grading = Grading()
+    covers: Covers = Field(Covers(), description="Objectives every paper must include; the sections' counts must allow it.")
     sections: list[Section] = Field(min_length=1)

@@ -15,6 +15,7 @@ from pydantic import BaseModel, TypeAdapter, ValidationError
 from thbcourse.bank.blueprint import Blueprint
 from thbcourse.bank.checks import check_question
 from thbcourse.bank.model import QUESTION_TYPES, Bank, BankInfo, Question
+from thbcourse.bank.rubric import Rubric
 from thbcourse.bank.yamlfile import YamlDocument, read_yaml
 from thbcourse.problems import AuthoringError, NotFound, Problem, display_path
 
@@ -28,6 +29,8 @@ class Course:
     bank_of: dict[str, str] = field(default_factory=dict)  # question id -> bank id
     blueprints: dict[str, Blueprint] = field(default_factory=dict)
     blueprint_paths: dict[str, Path] = field(default_factory=dict)
+    rubrics: dict[str, Rubric] = field(default_factory=dict)
+    where: dict[str, tuple[str, int]] = field(default_factory=dict)  # question id -> (file, line of its id)
 
     def blueprint(self, name: str) -> Blueprint:
         """A blueprint by id or by file path."""
@@ -60,7 +63,7 @@ def load_course(paths: Iterable[Path] = (Path("quizzes"),), *, book_root: Path |
         problems += found
         if doc is None:
             continue
-        kind = Blueprint if isinstance(doc.data, dict) and "sections" in doc.data else Bank
+        kind = _kind(doc.data)
         parsed, found = _parse(doc, kind)
         problems += found
         if parsed is not None:
@@ -70,11 +73,16 @@ def load_course(paths: Iterable[Path] = (Path("quizzes"),), *, book_root: Path |
     for doc, parsed in documents:
         if isinstance(parsed, Bank):
             problems += _add_bank(course, doc, parsed, first_seen)
-        elif parsed.id in course.blueprints:
-            problems.append(doc.problem(("id",), f"blueprint id {parsed.id!r} is used twice"))
+        elif parsed.id in course.blueprints or parsed.id in course.rubrics:
+            what = "rubric" if isinstance(parsed, Rubric) else "blueprint"
+            problems.append(doc.problem(("id",), f"{what} id {parsed.id!r} is used twice (blueprint and rubric "
+                                                 f"ids name quizzes in the gradebook, so they must differ)"))
+        elif isinstance(parsed, Rubric):
+            course.rubrics[parsed.id] = parsed
         else:
             course.blueprints[parsed.id] = parsed
             course.blueprint_paths[parsed.id] = doc.path
+    problems += _check_variants(course, documents)
     if book_root is not None and (book_root / "book").is_dir():
         problems += _check_against_book(course, documents, book_root)
     from thbcourse.engine.draw import blueprint_problems  # the drawing rules own feasibility
@@ -85,6 +93,15 @@ def load_course(paths: Iterable[Path] = (Path("quizzes"),), *, book_root: Path |
     if problems:
         raise AuthoringError(problems)
     return course
+
+
+def _kind(data) -> type[BaseModel]:
+    """A blueprint has sections, a rubric criteria, a bank questions."""
+    if isinstance(data, dict) and "sections" in data:
+        return Blueprint
+    if isinstance(data, dict) and "criteria" in data:
+        return Rubric
+    return Bank
 
 
 def _add_bank(course: Course, doc: YamlDocument, bank: Bank, first_seen: dict) -> list[Problem]:
@@ -100,9 +117,51 @@ def _add_bank(course: Course, doc: YamlDocument, bank: Bank, first_seen: dict) -
             where, line = first_seen[q.id]
             problems.append(doc.problem(loc + ("id",), f"question id {q.id!r} is already used at {where}:{line}"))
             continue
-        first_seen[q.id] = (display_path(doc.path), doc.position(loc + ("id",))[0])
+        first_seen[q.id] = course.where[q.id] = (display_path(doc.path), doc.position(loc + ("id",))[0])
         course.questions[q.id] = q if q.topic else q.model_copy(update={"topic": bank.topic})
         course.bank_of[q.id] = bank.id
+    return problems
+
+
+def _check_variants(course: Course, documents) -> list[Problem]:
+    """Variant groups share one objective; `distinct_from` names real questions; no unresolved
+    near-duplicate stems (thbcourse.bank.duplicates)."""
+    from thbcourse.bank.duplicates import THRESHOLD, near_duplicates
+
+    problems: list[Problem] = []
+    doc_of = {q.id: (doc, i) for doc, parsed in documents if isinstance(parsed, Bank)
+              for i, q in zip(doc.question_lines, parsed.questions)}
+
+    def at(qid: str, *sub) -> tuple:
+        doc, i = doc_of[qid]
+        return doc, ("questions", i, *sub)
+
+    groups: dict[str, str] = {}
+    for qid, q in course.questions.items():
+        if qid not in doc_of:
+            continue
+        if q.variant_group is not None:
+            first = groups.setdefault(q.variant_group, qid)
+            other = course.questions[first]
+            if other.objective != q.objective:
+                doc, loc = at(qid, "variant_group")
+                problems.append(doc.problem(loc, (
+                    f"variant group {q.variant_group!r} mixes objectives: {first} tests {other.objective!r}, this "
+                    f"question {q.objective!r}; variants test the same point, so give them the same objective or "
+                    f"another group")))
+        for k, other_id in enumerate(q.distinct_from):
+            if other_id not in course.questions or other_id == qid:
+                doc, loc = at(qid, "distinct_from", k)
+                what = "itself" if other_id == qid else f"{other_id!r}, which is not a question in the banks"
+                problems.append(doc.problem(loc, f"distinct_from names {what}"))
+    for dup in near_duplicates({k: v for k, v in course.questions.items() if k in doc_of}):
+        doc, loc = at(dup.second, "stem")
+        path, line = course.where[dup.first]
+        problems.append(doc.problem(loc, (
+            f"stem is a near-duplicate of {dup.first} ({path}:{line}; similarity {dup.score:g}, threshold "
+            f"{THRESHOLD:g}): merge the two or rewrite one; if both test the same point, give both "
+            f"'variant_group: <id>' (never on one paper); if they test different points, add "
+            f"'distinct_from: [{dup.first}]'")))
     return problems
 
 
@@ -116,6 +175,8 @@ def _check_against_book(course: Course, documents, book_root: Path) -> list[Prob
         objectives, problems = {}, list(err.problems)
     anchors: dict[Path, set[str]] = {}
     for doc, parsed in documents:
+        if isinstance(parsed, Rubric):
+            problems += _check_rubric(doc, parsed, objectives, book_root)
         if not isinstance(parsed, Bank):
             continue
         for i, q in zip(doc.question_lines, parsed.questions):
@@ -138,19 +199,32 @@ def _check_against_book(course: Course, documents, book_root: Path) -> list[Prob
     return problems
 
 
+def _check_rubric(doc: YamlDocument, rubric: Rubric, objectives: dict, book_root: Path) -> list[Problem]:
+    problems = []
+    if not (book_root / rubric.exercise).is_file():
+        problems.append(doc.problem(("exercise",), f"exercise page {rubric.exercise} does not exist"))
+    for i, criterion in enumerate(rubric.criteria):
+        if objectives and criterion.objective not in objectives:
+            close = difflib.get_close_matches(criterion.objective, list(objectives), n=1)
+            hint = f"; did you mean {close[0]!r}?" if close else ""
+            problems.append(doc.problem(("criteria", i, "objective"),
+                                        f"objective {criterion.objective!r} is not declared by any chapter{hint}"))
+    return problems
+
+
 # --- turning pydantic's errors into messages an author can act on ---------------------------------
 
 _QUESTION = TypeAdapter(Question)
 
 
 def _parse(doc: YamlDocument, kind: type[BaseModel]) -> tuple[BaseModel | None, list[Problem]]:
-    what = "blueprint" if kind is Blueprint else "bank"
+    what = {Blueprint: "blueprint", Rubric: "rubric"}.get(kind, "bank")
     if not isinstance(doc.data, dict):
         found = {list: "a list", str: "a single text"}.get(type(doc.data), type(doc.data).__name__)
         return None, [doc.problem((), f"a {what} file must be a mapping of fields (id, title, ...); found {found}")]
-    if kind is Blueprint:
+    if kind is not Bank:
         try:
-            return Blueprint.model_validate(doc.data), []
+            return kind.model_validate(doc.data), []
         except ValidationError as err:
             return None, [_problem(doc, kind, e) for e in err.errors(include_url=False)]
     # A bank is checked question by question, so that one broken question does not hide the
@@ -197,6 +271,8 @@ def _problem(doc: YamlDocument, kind: type[BaseModel], error: dict) -> Problem:
         return doc.problem(loc, f"missing field 'type' (one of: {', '.join(QUESTION_TYPES)})", at_key=True)
     if kind_of_error == "string_too_short" or (kind_of_error == "too_short" and name not in ("options", "pairs")):
         return doc.problem(loc, f"{name!r} is empty")
+    if kind_of_error == "value_error":  # a rule of the model about several fields
+        return doc.problem(loc, error["msg"].removeprefix("Value error, "))
     if kind_of_error == "string_pattern_mismatch":
         return doc.problem(loc, _PATTERN_HELP.get(name, f"{name!r} has the wrong form"))
     return doc.problem(loc, f"{name!r}: {error['msg'][0].lower()}{error['msg'][1:]}")
@@ -206,6 +282,7 @@ _PATTERN_HELP = {
     "id": "ids use lower-case letters, digits, '.', '_' and '-' only (e.g. chain-recruitment-01)",
     "objective": "objective ids look like 'chapter.objective-name' (e.g. chain.recruitment)",
     "objectives": "objective ids look like 'chapter.objective-name' (e.g. chain.recruitment)",
+    "exercise": "exercise must look like exercises/<file>.md (e.g. exercises/ex12-awareness-campaign.md)",
     "source": "source must look like book/<file>.md#<heading-anchor> (e.g. book/04-1-recruitment.md#online-adverts)",
 }
 

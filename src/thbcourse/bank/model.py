@@ -57,6 +57,12 @@ class QuestionBase(Strict):
     points: float = Field(1.0, gt=0, le=100)
     stem: NonEmpty = Field(description="The question, in Markdown.")
     feedback: NonEmpty = Field(description="The explanation shown after answering, whatever the answer.")
+    variant_group: Identifier | None = Field(
+        None, description="Questions that test the same point in other words; a paper never holds two of one "
+                          "group. Every member must have the same objective.")
+    distinct_from: list[Identifier] = Field(
+        [], description="Questions whose stems read alike but that test a different point (a reviewed pair): "
+                        "the near-duplicate check leaves the pair alone and both may share a paper.")
 
 
 class Single(QuestionBase):

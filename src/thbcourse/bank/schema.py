@@ -1,4 +1,4 @@
-"""JSON Schemas of the bank and blueprint formats, generated from the model so they cannot drift."""
+"""JSON Schemas of the bank, blueprint and rubric formats, generated from the model so they cannot drift."""
 from __future__ import annotations
 
 import json
@@ -6,9 +6,10 @@ from pathlib import Path
 
 from thbcourse.bank.blueprint import Blueprint
 from thbcourse.bank.model import Bank
+from thbcourse.bank.rubric import Rubric
 
 SCHEMA_DIR = Path("quizzes/schema")
-_MODELS = {"bank": Bank, "blueprint": Blueprint}
+_MODELS = {"bank": Bank, "blueprint": Blueprint, "rubric": Rubric}
 
 
 def schema_text(kind: str) -> str:

@@ -24,6 +24,7 @@ from thbcourse.problems import AuthoringError, Problem, display_path
 
 OBJECTIVE_ID = re.compile(r"^[a-z0-9-]+(\.[a-z0-9-]+)+$")  # the bank's ObjectiveId pattern
 OVERVIEW_KEYS = {"objectives", "format", "timing"}
+ACTIVITY = "classroom-activity"
 FICTIONAL = "All names, numbers, addresses and events in this exercise are fictional."
 
 
@@ -44,6 +45,56 @@ class Overview:
     objectives: tuple[str, ...]
     format: str
     timing: str
+
+
+@dataclass(frozen=True)
+class Activity:
+    """A classroom activity in a chapter: ```{classroom-activity} Title``` with options
+    :objectives: (comma-separated ids), :format: and :timing:, and the task as its body."""
+
+    path: Path
+    line: int
+    title: str
+    objectives: tuple[str, ...]
+    format: str
+    timing: str
+
+
+def parse_activity(block: Block, path: Path) -> Activity:
+    where = (display_path(path), block.line, 1)
+    problems = []
+    if not block.argument.strip():
+        problems.append(Problem(*where, f"{ACTIVITY} needs a title after the directive name"))
+    for key in sorted(OVERVIEW_KEYS - set(block.options)):
+        problems.append(Problem(*where, f"{ACTIVITY} needs the option :{key}:"))
+    for key in sorted(set(block.options) - OVERVIEW_KEYS - {"class", "name"}):
+        problems.append(Problem(*where, f"{ACTIVITY}: unknown option :{key}: (allowed: objectives, format, timing)"))
+    objectives = tuple(o.strip() for o in block.options.get("objectives", "").split(",") if o.strip())
+    for oid in objectives:
+        if not OBJECTIVE_ID.match(oid):
+            problems.append(Problem(*where, f"{ACTIVITY}: {oid!r} is not an objective id; write :objectives: id, id"))
+    if "objectives" in block.options and not objectives:
+        problems.append(Problem(*where, f"{ACTIVITY}: :objectives: is empty"))
+    if not block.body.strip():
+        problems.append(Problem(*where, f"{ACTIVITY} has no instructions: write the task below the options"))
+    if problems:
+        raise AuthoringError(problems)
+    return Activity(path, block.line, block.argument.strip(), objectives, block.options["format"],
+                    block.options["timing"])
+
+
+def read_activities(root: Path) -> list[Activity]:
+    """Every classroom activity in book/**/*.md, in page order."""
+    found, problems = [], []
+    for path in sorted(Path(root, "book").rglob("*.md")):
+        for block in read_page(path).blocks_named(ACTIVITY):
+            try:
+                found.append(parse_activity(block, path))
+            except AuthoringError as err:
+                problems += err.problems
+    if problems:
+        raise AuthoringError(problems)
+    return found
 
 
 def parse_objectives(block: Block, path: Path) -> list[Objective]:

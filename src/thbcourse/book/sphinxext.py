@@ -5,6 +5,8 @@ trainer-notes        an admonition in the trainer edition; nothing at all in the
 chapter-resources    links to the exercises that train the page's objectives and the deck; on a chapter
                      page, the chapter's self-check (thbcourse.book.selfcheck), drawn from quizzes/
 exercise-overview    objectives (linked to where they are declared), format, timing, fictional notice
+classroom-activity   a marked in-class task in a chapter: title, objectives, format, timing, instructions
+rubric               the criteria and levels of an assessed task's rubric (quizzes/rubrics/<id>.yml)
 
 Objectives and exercise overviews are read from the sources by thbcourse.book.objectives, the
 same code the quiz validator uses, so the links need no list kept by hand.
@@ -19,6 +21,7 @@ from pathlib import Path
 import pybtex.plugin
 import sphinxcontrib.bibtex.plugin
 from docutils import nodes
+from docutils.parsers.rst import directives
 from pybtex.style.formatting.plain import Style as PlainStyle
 from pybtex.style import template
 from sphinx import addnodes
@@ -32,7 +35,8 @@ from thbcourse.bank.course import load_course, quiz_files
 from thbcourse.book import selfcheck
 from thbcourse.book.myst import Block
 from thbcourse.book.objectives import (
-    FICTIONAL, Objective, collect_objectives, parse_objectives, parse_overview, read_overviews,
+    ACTIVITY, FICTIONAL, Objective, collect_objectives, parse_activity, parse_objectives, parse_overview,
+    read_overviews,
 )
 from thbcourse.book.slides import deck_for
 from thbcourse.engine.draw import DrawError
@@ -99,7 +103,33 @@ class TrainerNotes(_CourseDirective):
         return [box]
 
 
-class ExerciseOverview(_CourseDirective):
+class _ObjectivesBox(_CourseDirective):
+    """A box that lists objectives (linked to where a chapter declares them), then format and timing."""
+
+    def objective_list(self, ids) -> nodes.bullet_list:
+        declared = self.objectives()
+        items = nodes.bullet_list()
+        for oid in ids:
+            if oid not in declared:
+                close = difflib.get_close_matches(oid, list(declared), n=1)
+                hint = f"; did you mean {close[0]!r}?" if close else ""
+                logger.warning(f"{self.name}: objective {oid!r} is not declared by any chapter{hint}",
+                               location=(self.env.docname, self.lineno), type="thbcourse")
+                continue
+            link = addnodes.pending_xref("", nodes.inline(text=declared[oid].text), refdomain="std", reftype="ref",
+                                         reftarget=objective_label(oid), refexplicit=True, refwarn=True,
+                                         refdoc=self.env.docname)
+            items += nodes.list_item("", nodes.paragraph("", "", link, nodes.Text(" "),
+                                                         nodes.literal(text=oid, classes=["objective-id"])))
+        return items
+
+    @staticmethod
+    def facts(box, fmt: str, timing: str) -> None:
+        for name, value in (("Format", fmt), ("Timing", timing)):
+            box += nodes.paragraph("", "", nodes.strong(text=f"{name}: "), nodes.Text(value))
+
+
+class ExerciseOverview(_ObjectivesBox):
     has_content = True
 
     def run(self):
@@ -108,28 +138,84 @@ class ExerciseOverview(_CourseDirective):
             overview = parse_overview(self.block(), path)
         except AuthoringError as err:
             return self.report(err)
-        declared = self.objectives()
         box = nodes.admonition(classes=["exercise-overview"])
         box += nodes.title(text="Exercise overview")
         box += nodes.paragraph(text="Objectives:")
-        items = nodes.bullet_list()
-        for oid in overview.objectives:
-            if oid not in declared:
-                close = difflib.get_close_matches(oid, list(declared), n=1)
-                hint = f"; did you mean {close[0]!r}?" if close else ""
-                logger.warning(f"exercise-overview: objective {oid!r} is not declared by any chapter{hint}",
-                               location=(self.env.docname, self.lineno), type="thbcourse")
-                continue
-            link = addnodes.pending_xref("", nodes.inline(text=declared[oid].text), refdomain="std", reftype="ref",
-                                         reftarget=objective_label(oid), refexplicit=True, refwarn=True,
-                                         refdoc=self.env.docname)
-            items += nodes.list_item("", nodes.paragraph("", "", link, nodes.Text(" "),
-                                                         nodes.literal(text=oid, classes=["objective-id"])))
-        box += items
-        for name, value in (("Format", overview.format), ("Timing", overview.timing)):
-            box += nodes.paragraph("", "", nodes.strong(text=f"{name}: "), nodes.Text(value))
+        box += self.objective_list(overview.objectives)
+        self.facts(box, overview.format, overview.timing)
         box += nodes.paragraph(text=FICTIONAL, classes=["fictional-notice"])
         return [box]
+
+
+class ClassroomActivity(_ObjectivesBox):
+    """Shown in both editions: the class does it together. Debrief points belong in trainer-notes."""
+
+    has_content = True
+    required_arguments = 1
+    final_argument_whitespace = True
+    option_spec = {"objectives": directives.unchanged, "format": directives.unchanged,
+                   "timing": directives.unchanged}
+
+    def run(self):
+        path = Path(self.env.doc2path(self.env.docname))
+        block = Block(ACTIVITY, self.arguments[0], {k: str(v) for k, v in self.options.items()},
+                      "\n".join(self.content) + "\n", self.lineno, 0, self.lineno + 1)
+        try:
+            activity = parse_activity(block, path)
+        except AuthoringError as err:
+            return self.report(err)
+        box = nodes.admonition(classes=["classroom-activity"])
+        box += nodes.title(text=f"Classroom activity: {activity.title}")
+        box += nodes.paragraph(text="Practises:")
+        box += self.objective_list(activity.objectives)
+        self.facts(box, activity.format, activity.timing)
+        self.state.nested_parse(self.content, self.content_offset, box)
+        return [box]
+
+
+class RubricTable(_CourseDirective):
+    """The rubric's criteria and levels as a table (both editions: officers see how they are marked)."""
+
+    required_arguments = 1
+
+    def run(self):
+        course = getattr(self.env.app, "thbcourse_course", None)
+        rubric = course.rubrics.get(self.arguments[0]) if course else None
+        for path in Path(self.env.srcdir).glob("quizzes/rubrics/*.y*ml"):
+            self.env.note_dependency(str(path))
+        if rubric is None:
+            known = ", ".join(sorted(course.rubrics)) if course else "none loaded"
+            logger.warning(f"rubric {self.arguments[0]!r} not found under quizzes/rubrics/ (known: {known})",
+                           location=(self.env.docname, self.lineno), type="thbcourse")
+            return []
+        table = nodes.table(classes=["rubric"])
+        group = nodes.tgroup(cols=3)
+        table += group
+        for width in (25, 10, 65):
+            group += nodes.colspec(colwidth=width)
+        head = nodes.thead()
+        head += _row(["Criterion", "Points", "Levels"])
+        group += head
+        body = nodes.tbody()
+        for criterion in rubric.criteria:
+            levels = nodes.bullet_list()
+            for level in criterion.levels:
+                levels += nodes.list_item("", nodes.paragraph("", "", nodes.strong(
+                    text=f"{level.label} ({level.points:g}): "), nodes.Text(level.descriptor)))
+            body += _row([criterion.title, f"{criterion.max_points:g}", levels])
+        body += _row(["Total", f"{rubric.max_points:g}", f"Pass mark: {rubric.pass_mark:g} % of the total."])
+        group += body
+        title = nodes.paragraph("", "", nodes.strong(text=f"Marking rubric: {rubric.title}"))
+        return [title, table]
+
+
+def _row(cells) -> nodes.row:
+    row = nodes.row()
+    for cell in cells:
+        entry = nodes.entry()
+        entry += cell if isinstance(cell, nodes.Node) else nodes.paragraph(text=str(cell))
+        row += entry
+    return row
 
 
 class ChapterResources(_CourseDirective):
@@ -292,6 +378,8 @@ def setup(app: Sphinx) -> dict:
     app.add_directive("trainer-notes", TrainerNotes)
     app.add_directive("exercise-overview", ExerciseOverview)
     app.add_directive("chapter-resources", ChapterResources)
+    app.add_directive("classroom-activity", ClassroomActivity)
+    app.add_directive("rubric", RubricTable)
     app.connect("config-inited", _add_static)
     app.connect("builder-inited", _load_quizzes)
     app.connect("html-page-context", _name_sidebar_toggles, priority=600)  # after the theme's

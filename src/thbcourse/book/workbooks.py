@@ -22,11 +22,12 @@ EDITIONS = ("student", "trainer")
 
 def write_workbooks(root: Path, dest: Path) -> list[Path]:
     plain, objectives = Plain(root), read_objectives(root)
+    rubrics = _rubrics(root)
     written = []
     for path in sorted(Path(root, "exercises").glob("*.md")):
         page = read_page(path)
         for edition in EDITIONS:
-            nb = workbook(page, plain, objectives, trainer=edition == "trainer")
+            nb = workbook(page, plain, objectives, trainer=edition == "trainer", rubrics=rubrics)
             nb.metadata["thbcourse"] = {"exercise": path.stem, "edition": edition}
             nbformat.validate(nb)
             target = dest / edition / f"{path.stem}.ipynb"
@@ -36,7 +37,30 @@ def write_workbooks(root: Path, dest: Path) -> list[Path]:
     return written
 
 
-def workbook(page: Page, plain: Plain, objectives: dict, *, trainer: bool) -> nbformat.NotebookNode:
+def _rubrics(root: Path) -> dict:
+    folder = Path(root, "quizzes")
+    if not folder.is_dir():
+        return {}
+    from thbcourse.bank.course import load_course
+
+    return load_course([folder], book_root=Path(root)).rubrics
+
+
+def rubric_markdown(rubric) -> str:
+    """The rubric as a Markdown table: one row per criterion, its levels in one cell."""
+    def cell(text: str) -> str:
+        return " ".join(text.split()).replace("|", "\\|")
+
+    lines = [f"**Marking rubric: {cell(rubric.title)}**", "", "| Criterion | Points | Levels |", "|---|---|---|"]
+    for c in rubric.criteria:
+        levels = "<br>".join(f"**{cell(lv.label)} ({lv.points:g})**: {cell(lv.descriptor)}" for lv in c.levels)
+        lines.append(f"| {cell(c.title)} | {c.max_points:g} | {levels} |")
+    lines.append(f"| Total | {rubric.max_points:g} | Pass mark: {rubric.pass_mark:g} % of the total. |")
+    return "\n".join(lines)
+
+
+def workbook(page: Page, plain: Plain, objectives: dict, *, trainer: bool,
+             rubrics: dict | None = None) -> nbformat.NotebookNode:
     cells: list[str] = []
     pending: list[str] = []
     tasks: dict[str, int] = {}  # exercise label -> task number, for the solutions' headings
@@ -60,6 +84,9 @@ def workbook(page: Page, plain: Plain, objectives: dict, *, trainer: bool) -> nb
             cells.append(f"#### Model answer{f' to task {number}' if number else ''}\n\n{body}")
         elif b.name == "trainer-notes" and trainer:
             cells.append(f"### Trainer notes\n\n{body}")
+        elif b.name == "rubric":
+            rubric = (rubrics or {}).get(b.argument.strip())
+            cells.append(rubric_markdown(rubric) if rubric else f"*(Rubric {b.argument.strip()!r} not found.)*")
         elif b.name not in ("solution", "trainer-notes", "learning-objectives", "chapter-resources"):
             title = plain(b.argument) or b.name.capitalize()  # {note}, {admonition} Title, ...
             cells.append(f"**{title}**\n\n" + "\n".join(f"> {line}" for line in body.splitlines()))

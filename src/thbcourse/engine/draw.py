@@ -2,6 +2,19 @@
 
 A paper is fully determined by (blueprint, seed): the same pair always gives the same questions in
 the same order with the same option order, so a paper never needs to be stored to be re-graded.
+
+Two rules shape every paper besides the sections' filters and counts:
+
+- **Variant groups**: questions with the same `variant_group` ask the same thing in other words, so a
+  paper holds at most one of them. Drawing samples *units* (a group, or a question in no group) and
+  then one member of each unit drawn.
+- **Covered objectives** (`covers` in the blueprint): every paper tests each listed objective at least
+  once. Before the sections are filled, each required objective gets a slot in a section whose pool
+  holds a question for it: a bipartite matching of objectives to section slots (Kuhn's augmenting
+  paths, tried in a seeded random order, so papers vary). A matching exists for every seed or for
+  none, and `blueprint_problems` (run by `thbcourse validate`) checks that it exists and that every
+  section can still be filled whatever the other sections took, so a validated blueprint never fails
+  to draw.
 """
 from __future__ import annotations
 
@@ -61,6 +74,27 @@ def section_pool(course, section: Section) -> list[str]:
     return sorted(pool)
 
 
+def unit_of(question: Question) -> str:
+    """The drawing unit: a question's variant group, or the question itself."""
+    return f"group:{question.variant_group}" if question.variant_group else question.id
+
+
+def covered_objectives(course, blueprint: Blueprint) -> list[str]:
+    """The objectives every paper of this blueprint must test, sorted."""
+    wanted = set(blueprint.covers.objectives)
+    topics = {t.value for t in blueprint.covers.topics}
+    if topics:
+        wanted |= {q.objective for q in course.questions.values() if q.topic.value in topics}
+    return sorted(wanted)
+
+
+def objective_reach(course, blueprint: Blueprint) -> dict[str, str]:
+    """Objective -> "every" (on every paper: `covers`) or "some" (some papers can test it)."""
+    reach = {course.questions[q].objective: "some" for _, pool in _pools(course, blueprint) for q in pool}
+    reach.update((objective, "every") for objective in covered_objectives(course, blueprint))
+    return reach
+
+
 def _excluded(course, blueprint: Blueprint) -> set[str]:
     out: set[str] = set()
     for other in blueprint.exclude:
@@ -90,33 +124,127 @@ def blueprint_problems(course, blueprint: Blueprint) -> Iterator[tuple[tuple, st
             for i, value in enumerate(getattr(section, field)):
                 if value not in known:
                     yield ("sections", s_index, field, i), f"no {field[:-1]} {value!r} in the banks"
-    taken: list[tuple[int, set[str]]] = []  # worst case: every earlier section took from this pool
-    for s_index, pool in _pools(course, blueprint):
+    named = {q.objective for q in course.questions.values()}
+    for i, objective in enumerate(blueprint.covers.objectives):
+        if objective not in named:
+            yield ("covers", "objectives", i), f"no question in the banks tests objective {objective!r}"
+    pools = _pools(course, blueprint)
+    required = covered_objectives(course, blueprint)
+    # Worst case for a section: every other section took, from the units they share with it, as many
+    # as they draw. Without `covers` the sections draw in a fixed order, so only earlier sections count;
+    # with it, the covering picks may land in any section first.
+    taken: list[tuple[int, set[str]]] = []
+    units = {s_index: {unit_of(course.questions[q]) for q in pool} for s_index, pool in pools}
+    for s_index, pool in pools:
         section = blueprint.sections[s_index]
-        pool_set = set(pool)
-        lost = sum(min(blueprint.sections[j].count, len(t & pool_set)) for j, t in taken)
-        if len(pool) - lost < section.count:
-            yield ("sections", s_index, "count"), _too_small(section, len(pool), lost)
-        taken.append((s_index, pool_set))
+        others = [(j, units[j]) for j, _ in pools if j != s_index] if required else taken
+        lost = sum(min(blueprint.sections[j].count, len(u & units[s_index])) for j, u in others)
+        if len(units[s_index]) - lost < section.count:
+            yield ("sections", s_index, "count"), _too_small(section, len(pool), lost, len(units[s_index]))
+        taken.append((s_index, units[s_index]))
+    if required:
+        unplaced = _match_objectives(course, blueprint, pools, required, random.Random(0))[1]
+        if unplaced:
+            yield ("covers",), _cannot_cover(course, blueprint, pools, unplaced)
 
 
-def _too_small(section: Section, size: int, lost: int) -> str:
+def _match_objectives(course, blueprint: Blueprint, pools, required: list[str],
+                      rng: random.Random) -> tuple[dict[str, int], list[str]]:
+    """Give each required objective a slot in a section whose pool tests it: (objective -> section
+    index, objectives left without a slot). Kuhn's algorithm on slots, in a seeded random order.
+
+    Whether every objective finds a slot does not depend on the order (a maximum matching has the same
+    size whichever augmenting paths are found), so one check in `validate` holds for every seed."""
+    sections_for: dict[str, list[int]] = {o: [] for o in required}
+    for s_index, pool in pools:
+        for objective in {course.questions[q].objective for q in pool} & sections_for.keys():
+            sections_for[objective].append(s_index)
+    room = {s_index: blueprint.sections[s_index].count for s_index, _ in pools}
+    holders: dict[int, list[str]] = {s_index: [] for s_index, _ in pools}
+    placed: dict[str, int] = {}
+
+    def place(objective: str, seen: set[int]) -> bool:
+        candidates = sections_for[objective][:]
+        rng.shuffle(candidates)
+        for s_index in candidates:
+            if s_index in seen:
+                continue
+            seen.add(s_index)
+            if len(holders[s_index]) < room[s_index]:
+                holders[s_index].append(objective)
+                placed[objective] = s_index
+                return True
+            for other in holders[s_index][:]:
+                if place(other, seen):  # move `other` elsewhere and take its slot
+                    holders[s_index].remove(other)
+                    holders[s_index].append(objective)
+                    placed[objective] = s_index
+                    return True
+        return False
+
+    order = required[:]
+    rng.shuffle(order)
+    unplaced = [o for o in order if not place(o, set())]
+    return placed, sorted(unplaced)
+
+
+def _cannot_cover(course, blueprint: Blueprint, pools, unplaced: list[str]) -> str:
+    drawable = {course.questions[q].objective for _, pool in pools for q in pool}
+    missing = [o for o in unplaced if o not in drawable]
+    if missing:
+        return (f"covers: no section can draw a question for {', '.join(missing)} (check the sections' filters "
+                f"and 'exclude'); add such questions or widen a section")
+    return (f"covers: the sections have too few places to test every required objective on each paper "
+            f"({', '.join(unplaced)} found no place once the others were placed); raise the counts of the "
+            f"sections that can draw them, or cover fewer objectives")
+
+
+def _too_small(section: Section, size: int, lost: int, units: int | None = None) -> str:
     shared = f", and other sections may take {lost} of them" if lost else ""
+    grouped = (f" ({units} once the questions of each variant group count as one)"
+               if units is not None and units != size else "")
     return (f"section {section.title!r} asks for {section.count} questions but only {size} match its filters"
-            f"{shared}; add questions or lower the count")
+            f"{grouped}{shared}; add questions or lower the count")
 
 
 def draw(course, blueprint: Blueprint, seed: int) -> Paper:
     rng = random.Random(f"{blueprint.id}:{seed}")
+    pools = _pools(course, blueprint)
     chosen: set[str] = set()
-    picked: dict[int, list[str]] = {}
-    for s_index, pool in _pools(course, blueprint):
+    used: set[str] = set()  # drawing units (variant groups, ungrouped questions) already on the paper
+    picked: dict[int, list[str]] = {s_index: [] for s_index, _ in pools}
+
+    def take(s_index: int, qid: str) -> None:
+        picked[s_index].append(qid)
+        chosen.add(qid)
+        used.add(unit_of(course.questions[qid]))
+
+    required = covered_objectives(course, blueprint)
+    if required:
+        placed, unplaced = _match_objectives(course, blueprint, pools, required, rng)
+        if unplaced:
+            raise DrawError(f"blueprint {blueprint.id!r}: " + _cannot_cover(course, blueprint, pools, unplaced))
+        pool_of = dict(pools)
+        for objective in sorted(placed):
+            s_index = placed[objective]
+            fits = [q for q in pool_of[s_index] if course.questions[q].objective == objective
+                    and q not in chosen and unit_of(course.questions[q]) not in used]
+            take(s_index, rng.choice(fits))
+    for s_index, pool in pools:
         section = blueprint.sections[s_index]
-        available = [q for q in pool if q not in chosen]
-        if len(available) < section.count:
+        need = section.count - len(picked[s_index])
+        available = [q for q in pool if q not in chosen and unit_of(course.questions[q]) not in used]
+        members: dict[str, list[str]] = {}
+        for q in available:
+            members.setdefault(unit_of(course.questions[q]), []).append(q)
+        if len(members) < need:
             raise DrawError(f"blueprint {blueprint.id!r}: " + _too_small(section, len(pool), len(pool) - len(available)))
-        picked[s_index] = rng.sample(available, section.count)
-        chosen.update(picked[s_index])
+        if len(members) == len(available):  # no variant group in play: one draw, as before groups existed
+            for qid in rng.sample(available, need):
+                take(s_index, qid)
+        else:
+            for unit in rng.sample(sorted(members), need):
+                take(s_index, rng.choice(members[unit]))
     drawn = [(s_index, qid) for s_index in range(len(blueprint.sections)) for qid in picked[s_index]]
     if blueprint.shuffle_questions:
         rng.shuffle(drawn)

@@ -150,6 +150,27 @@ def record_attempt(conn: Connection, result: AttemptResult, *, learner: str, mod
     return attempt
 
 
+def record_rubric(conn: Connection, rubric, marks: dict, *, learner: str, created_by: str) -> int:
+    """A learner's marks on an assessed task (criterion id -> the rubric Level awarded) as one complete
+    attempt on the rubric's id: a response per criterion, with its objective, so the task appears in
+    `scores export` and its per-topic, per-objective and per-question columns like any quiz."""
+    missing = [c.id for c in rubric.criteria if c.id not in marks]
+    if missing:
+        raise GradebookError(f"rubric {rubric.id!r}: no level for {', '.join(missing)}")
+    lid = learner_id(conn, learner)
+    session = create_session(conn, blueprint=rubric.id, mode="rubric", created_by=created_by)
+    attempt = open_attempt(conn, learner=lid, blueprint=rubric.id, seed=0, max_score=rubric.max_points,
+                           pass_mark=rubric.pass_mark, session=session)
+    for criterion in rubric.criteria:
+        level = marks[criterion.id]
+        conn.execute(insert(responses).values(
+            attempt_id=attempt, question_id=f"{rubric.id}:{criterion.id}", topic=rubric.topic.value,
+            objective=criterion.objective, answer=dump_response({"level": level.label}), score=level.points,
+            max_score=criterion.max_points, answered_at=now()))
+    close_attempt(conn, attempt)
+    return attempt
+
+
 def purge(conn: Connection, cutoff: datetime) -> tuple[int, int]:
     """Delete attempts finished (or started) before cutoff, then learners left with nothing recent.
 

@@ -14,7 +14,7 @@ from thbcourse.engine.grade import ResponseError
 from thbcourse.problems import AuthoringError, Problem, display_path
 from thbcourse.store.csvinput import read_rows
 from thbcourse.store.db import writer
-from thbcourse.store.gradebook import LearnerRow, add_learners, cohort_id, record_attempt
+from thbcourse.store.gradebook import LearnerRow, add_learners, cohort_id, record_attempt, record_rubric
 from thbcourse.store.tables import learners
 
 LEARNER_CODE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._@-]{0,99}$")
@@ -88,3 +88,37 @@ def import_results(engine: Engine, path: Path, course, blueprint_id: str, *, who
             record_attempt(conn, mark_paper(papers[paper_seed], answers), learner=code, mode="import",
                            created_by=who)
     return len(by_attempt)
+
+
+def import_rubric_marks(engine: Engine, path: Path, rubric, *, who: str) -> int:
+    """A CSV with a `learner` column and one column per criterion id of the rubric; each cell names the
+    level awarded, by its label ("Partly") or its points ("2"). One attempt per row, all or nothing."""
+    criteria = {c.id: c for c in rubric.criteria}
+    rows = read_rows(path, ("learner", *criteria), ("comment",))
+    shown, problems, seen, marked = display_path(path), [], {}, []
+    with engine.connect() as conn:
+        known = set(conn.execute(select(learners.c.code)).scalars())
+    for line, row in rows:
+        code = row["learner"]
+        if code not in known:
+            problems.append(Problem(shown, line, 1, f"unknown learner {code!r} (add them to a cohort first)"))
+            continue
+        if code in seen:
+            problems.append(Problem(shown, line, 1, f"learner {code!r} is marked twice (first on line {seen[code]})"))
+            continue
+        seen[code] = line
+        marks = {}
+        for cid, criterion in criteria.items():
+            level = criterion.level(row[cid])
+            if level is None:
+                allowed = ", ".join(f"{lv.label} ({lv.points:g})" for lv in criterion.levels)
+                problems.append(Problem(shown, line, 1, f"{cid}: {row[cid]!r} is not a level of this criterion "
+                                                        f"(write one of: {allowed})"))
+            marks[cid] = level
+        marked.append((code, marks))
+    if problems:
+        raise AuthoringError(problems)
+    with writer(engine).begin() as conn:
+        for code, marks in marked:
+            record_rubric(conn, rubric, marks, learner=code, created_by=who)
+    return len(marked)
