@@ -247,7 +247,7 @@ def test_an_assessed_task_with_a_rubric_exists_for_planning_a_campaign():
     rubrics = [r for r in course.rubrics.values() if any(c.objective == "opps.awareness" for c in r.criteria)]
     assert rubrics, "opps.awareness (plan a campaign) must be assessed by a rubric-marked task"
     page = read_page(REPO / rubrics[0].exercise)
-    assert [b.argument for b in page.blocks_named("rubric")] == [rubrics[0].id]
+    assert [b.argument for b in page.blocks_named("marking-rubric")] == [rubrics[0].id]
     assert page.blocks_named("solution"), "the trainer edition needs model answers"
 
 

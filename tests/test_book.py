@@ -299,6 +299,28 @@ def test_chapter_resources_list_the_exercises_that_train_the_chapter(out):
         assert f"../slides/{path.stem}.html" in links
 
 
+@pytest.mark.slow
+def test_classroom_activities_and_the_rubric_are_in_both_editions(out):
+    from thbcourse.bank.course import load_course
+    from thbcourse.book.objectives import read_activities
+
+    activities = read_activities(ROOT)
+    assert activities
+    for edition in ("trainer", "student"):
+        for activity in activities:
+            page = soup(out / edition / "html" / activity.path.relative_to(ROOT).with_suffix(".html"))
+            titles = [norm(b.select_one(".admonition-title").get_text(" ")) for b in page.select(".classroom-activity")]
+            assert norm(f"Classroom activity: {activity.title}") in titles, (edition, activity.title)
+        for rubric in load_course().rubrics.values():
+            page = soup(out / edition / "html" / Path(rubric.exercise).with_suffix(".html"))
+            table = page.select_one("table.rubric")
+            assert table is not None, (edition, rubric.id)
+            text = norm(table.get_text(" "))
+            for criterion in rubric.criteria:
+                assert norm(criterion.title) in text and all(norm(lv.descriptor) in text for lv in criterion.levels)
+            assert norm(f"Total {rubric.max_points:g}") in text
+
+
 # --- the mini book: anchors, messages, failures ------------------------------------------------------
 
 
@@ -327,9 +349,14 @@ def test_mini_editions_and_plain_citations(mini):
     _, folder = mini
     trainer = text_of(folder / "trainer/html/book/01-alpha.html")
     student = all_text(folder / "student")
-    for marker in ("alpha notes", "one solution", "one notes"):
+    for marker in ("alpha notes", "one solution", "one notes", "alpha debrief"):
         assert marker in all_text(folder / "trainer")
         assert marker not in student
+    for edition in ("trainer", "student"):  # an activity is for the whole class
+        box = soup(folder / edition / "html/book/01-alpha.html").select_one(".classroom-activity")
+        assert box is not None and "alpha activity" in norm(box.get_text(" "))
+        assert norm("Classroom activity: Spot the act") in norm(box.get_text(" "))
+        assert {a["href"] for a in box.find_all("a", href=True)} == {"#objective-alpha-first", "#objective-alpha-second"}
     assert "europol 2014 key trends" in trainer
     references = soup(folder / "trainer/html/book/appendix-references.html").get_text(" ")
     assert "Directive 2011/36/EU of 5 April 2011" in references  # titles keep their case

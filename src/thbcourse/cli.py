@@ -60,8 +60,8 @@ def main() -> None:
 def validate(paths: tuple[Path, ...], book: Path) -> None:
     """Check question banks and blueprints (default: quizzes/) and report every problem."""
     course = _course(paths or (QUIZZES,), book)
-    click.echo(f"{len(course.questions)} questions in {len(course.banks)} banks and "
-               f"{len(course.blueprints)} blueprints: no problems.")
+    click.echo(f"{len(course.questions)} questions in {len(course.banks)} banks, {len(course.blueprints)} "
+               f"blueprints and {len(course.rubrics)} rubric(s): no problems.")
 
 
 @main.command()

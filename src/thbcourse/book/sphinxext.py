@@ -6,7 +6,7 @@ chapter-resources    links to the exercises that train the page's objectives and
                      page, the chapter's self-check (thbcourse.book.selfcheck), drawn from quizzes/
 exercise-overview    objectives (linked to where they are declared), format, timing, fictional notice
 classroom-activity   a marked in-class task in a chapter: title, objectives, format, timing, instructions
-rubric               the criteria and levels of an assessed task's rubric (quizzes/rubrics/<id>.yml)
+marking-rubric       the criteria and levels of an assessed task's rubric (quizzes/rubrics/<id>.yml)
 
 Objectives and exercise overviews are read from the sources by thbcourse.book.objectives, the
 same code the quiz validator uses, so the links need no list kept by hand.
@@ -379,7 +379,7 @@ def setup(app: Sphinx) -> dict:
     app.add_directive("exercise-overview", ExerciseOverview)
     app.add_directive("chapter-resources", ChapterResources)
     app.add_directive("classroom-activity", ClassroomActivity)
-    app.add_directive("rubric", RubricTable)
+    app.add_directive("marking-rubric", RubricTable)
     app.connect("config-inited", _add_static)
     app.connect("builder-inited", _load_quizzes)
     app.connect("html-page-context", _name_sidebar_toggles, priority=600)  # after the theme's

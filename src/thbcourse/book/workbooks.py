@@ -84,7 +84,7 @@ def workbook(page: Page, plain: Plain, objectives: dict, *, trainer: bool,
             cells.append(f"#### Model answer{f' to task {number}' if number else ''}\n\n{body}")
         elif b.name == "trainer-notes" and trainer:
             cells.append(f"### Trainer notes\n\n{body}")
-        elif b.name == "rubric":
+        elif b.name == "marking-rubric":
             rubric = (rubrics or {}).get(b.argument.strip())
             cells.append(rubric_markdown(rubric) if rubric else f"*(Rubric {b.argument.strip()!r} not found.)*")
         elif b.name not in ("solution", "trainer-notes", "learning-objectives", "chapter-resources"):
