@@ -19,9 +19,8 @@ def course():
 
 
 def test_every_objective_has_enough_questions(course):
-    rows = coverage(course, read_objectives(REPO))
-    assert [r.objective for r in rows if r.gap] == []
-    assert all(r.total >= MIN_QUESTIONS for r in rows)
+    rows = coverage(course, read_objectives(REPO))  # practice: tests/test_alignment.py
+    assert [r.objective for r in rows if not r.declared or r.total < MIN_QUESTIONS] == []
 
 
 def test_size_topics_types_and_difficulty_spread(course):

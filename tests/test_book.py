@@ -359,7 +359,7 @@ def test_mini_editions_and_plain_citations(mini):
         assert {a["href"] for a in box.find_all("a", href=True)} == {"#objective-alpha-first", "#objective-alpha-second"}
     assert "europol 2014 key trends" in trainer
     references = soup(folder / "trainer/html/book/appendix-references.html").get_text(" ")
-    assert "Directive 2011/36/EU of 5 April 2011" in references  # titles keep their case
+    assert "Directive 2011/36/EU of the European Parliament and of the Council of 5 April 2011" in references  # case kept
     deck = (folder / "slides" / "01-alpha.html").read_text()
     assert "(Europol, 2014, Key trends; European Parliament and Council of the European Union, 2011, Art. 2)" in deck
     assert "United Nations Office on Drugs and Crime (2020)" in deck

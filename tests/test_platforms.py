@@ -3,6 +3,7 @@ with the bank: every question (or a note saying why not), the key, the partial-c
 feedback, the points, and hostile text that must stay text."""
 from __future__ import annotations
 
+import hashlib
 import itertools
 import re
 import xml.etree.ElementTree as ET
@@ -726,6 +727,13 @@ def test_negative_marking_off_gives_wrong_options_no_weight(sample_course, tmp_p
 
 # --- hostile text stays text in every format ------------------------------------------------------
 
+HOSTILE_IDS = ["1-hostile-single", "hostile-short", "hostile-matching", "hostile-tf"]  # one stem, on purpose
+
+
+def _peers(qid: str) -> list[str]:
+    return [other for other in HOSTILE_IDS if other != qid]
+
+
 HOSTILE = r"Hostile <script>alert(1)</script> ]]> {curly} ~tilde =equals #hash :colon -> arrow \ [html] 50% end"
 OPTION = "%50% [markdown] <img src=x onerror=alert(1)> ~ = # { } : ]]>"
 ANSWER = "a{b}~c=d#e:f*g ]]> <i>"
@@ -736,13 +744,14 @@ TITLE = "Hostile / bank: {x} #1 ~"
 @pytest.fixture
 def hostile_course(tmp_path):
     bank = _bank("hostile", TITLE, [
-        {**_single("1-hostile-single"), "stem": HOSTILE, "feedback": HOSTILE,
+        {**_single("1-hostile-single"), "stem": HOSTILE, "feedback": HOSTILE, "distinct_from": _peers("1-hostile-single"),
          "options": [{"text": "Right", "correct": True, "feedback": HOSTILE},
                      {"text": OPTION}, {"text": "[plain] wrong"}]},
-        {**_base("hostile-short", "short_answer"), "stem": HOSTILE, "answers": [ANSWER], "wrong_feedback": HOSTILE},
-        {**_base("hostile-matching", "matching"), "stem": HOSTILE,
+        {**_base("hostile-short", "short_answer"), "stem": HOSTILE, "answers": [ANSWER], "wrong_feedback": HOSTILE,
+         "distinct_from": _peers("hostile-short")},
+        {**_base("hostile-matching", "matching"), "stem": HOSTILE, "distinct_from": _peers("hostile-matching"),
          "pairs": [{"left": HOSTILE, "right": RIGHT}, {"left": "Two", "right": "Deux"}], "distractors": ["D {x} -> y"]},
-        {**_base("hostile-tf", "true_false"), "stem": HOSTILE, "answer": False,
+        {**_base("hostile-tf", "true_false"), "stem": HOSTILE, "answer": False, "distinct_from": _peers("hostile-tf"),
          "feedback_true": "Bell\x07 rings", "feedback_false": HOSTILE},
     ])
     return _course(tmp_path, bank)
@@ -873,8 +882,10 @@ def test_bank_ids_select_banks(tmp_path):
 # --- small bank builders --------------------------------------------------------------------------
 
 def _base(qid: str, qtype: str) -> dict:
+    # A stem of its own per question: banks with near-duplicate stems do not validate.
+    stem = f"Which? {hashlib.sha256(qid.encode()).hexdigest()[:24]}"
     return {"id": qid, "type": qtype, "difficulty": 1, "objective": "chain.recruitment",
-            "source": "book/04-1-recruitment.md#online-adverts", "stem": "Which?", "feedback": "Because."}
+            "source": "book/04-1-recruitment.md#online-adverts", "stem": stem, "feedback": "Because."}
 
 
 def _single(qid: str) -> dict:

@@ -239,7 +239,7 @@ def test_chapter_without_self_check_and_browser_unsafe_pattern_fail_the_build(tm
     assert build.main(out=root / "_build", only=("student",), root=root) == 1
     err = capsys.readouterr().err
     assert "02-beta.md:21: WARNING: no self-check for this chapter" in err and "'chapter: book/02-beta.md'" in err
-    assert "01-alpha.md:41: WARNING: self-check self-check-alpha: short-answer question 'mini-short-answer'" in err
+    assert "01-alpha.md:51: WARNING: self-check self-check-alpha: short-answer question 'mini-short-answer'" in err
     assert r"\W does not mean the same in a browser" in err and "Traceback" not in err
 
 
