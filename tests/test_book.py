@@ -54,13 +54,22 @@ def text_of(path: Path) -> str:
     return norm(soup(path).get_text(" "))
 
 
-def fragments(root: Path, path: Path, body: str) -> list[str]:
-    """Lines of a block with at least four words that the rest of the page does not also say."""
+def public_text(root: Path) -> str:
+    """What the student edition may legitimately say: every page of the toc outside solutions and
+    trainer notes, and the question banks (the self-checks carry their stems and feedback)."""
+    plain, parts = Plain(root), []
+    for name in toc_files(root):
+        page = read_page(root / f"{name}.md")
+        hidden = [b for b in page.blocks if b.name in HIDDEN]
+        parts.append(norm(plain("".join(line for n, line in enumerate(page.lines, 1)
+                                        if not any(b.line <= n < b.end for b in hidden)))))
+    parts += [norm(path.read_text(encoding="utf-8")) for path in sorted(root.glob("quizzes/banks/*.yml"))]
+    return "\n".join(parts)
+
+
+def fragments(root: Path, body: str, public: str) -> list[str]:
+    """Lines of a block with at least four words that no public text of the course also says."""
     plain = Plain(root)
-    page = read_page(path)
-    hidden = [b for b in page.blocks if b.name in HIDDEN]
-    public = norm(plain("".join(line for n, line in enumerate(page.lines, 1)
-                                if not any(b.line <= n < b.end for b in hidden))))
     # list markers are numbers the HTML draws, not text it contains
     found = [norm(plain(re.sub(r"^\s*(?:[-*+>]|\d+[.)])\s+", "", line))) for line in body.splitlines()]
     return [f for f in found if len(f.split()) >= 4 and f not in public]
@@ -68,12 +77,12 @@ def fragments(root: Path, path: Path, body: str) -> list[str]:
 
 def hidden_texts(root: Path) -> list[tuple[str, str, list[str]]]:
     """(source file, block name, fragments) for every solution and trainer-notes block in the toc."""
-    result = []
+    result, public = [], public_text(root)
     for name in toc_files(root):
         path = root / f"{name}.md"
         for block in read_page(path).blocks:
             if block.name in HIDDEN:
-                result.append((name, block.name, fragments(root, path, block.body)))
+                result.append((name, block.name, fragments(root, block.body, public)))
     return result
 
 
