@@ -29,6 +29,7 @@ def _missing(item) -> str | None:
     return None
 
 
+@pytest.hookimpl(trylast=True)  # after -k and -m have deselected what they will
 def pytest_collection_modifyitems(config, items):
     left_out: dict[str, int] = {}
     keep = []

@@ -366,3 +366,67 @@ def test_every_cited_key_has_a_bibliography_entry():
                     cited.setdefault(key, f"{path.relative_to(REPO)}:{n}")
     assert cited, "the course cites its sources"
     assert {k: where for k, where in cited.items() if k not in keys} == {}
+
+
+# --- the lesson plans fit the timings the chapters and exercises ask for ---------------------------------
+
+GUIDE = REPO / "book" / "appendix-trainer-guide.md"
+
+
+def table_after(text: str, heading: str, first_cell: str) -> list[list[str]]:
+    """Rows (cells stripped) of the first Markdown table under `heading` whose header starts with first_cell."""
+    rest = text[text.index(heading):]
+    lines = rest.splitlines()
+    start = next(i for i, line in enumerate(lines) if line.startswith(f"| {first_cell} |"))
+    rows = []
+    for line in lines[start + 2:]:
+        if not line.startswith("|"):
+            break
+        rows.append([c.strip() for c in line.strip().strip("|").split("|")])
+    return rows
+
+
+def minutes(hhmm: str) -> int:
+    h, m = hhmm.split(":")
+    return int(h) * 60 + int(m)
+
+
+@pytest.mark.parametrize("heading", ["## One-day lesson plan", "### Day one", "### Day two"])
+def test_lesson_plan_rows_add_up_and_keep_each_exercise_whole(heading):
+    text = GUIDE.read_text(encoding="utf-8")
+    rows = table_after(text, heading, "Time")
+    timings = {stem: int(re.match(r"\d+", ov.timing).group()) for stem, ov in read_overviews(REPO).items()}
+    previous_end = None
+    for time, mins, _chapter, activity, _materials in rows:
+        start, end = (minutes(t) for t in time.split("-"))
+        assert end - start == int(mins), (heading, time, mins)
+        assert previous_end in (None, start), (heading, time, "gap or overlap")
+        previous_end = end
+        for stem in re.findall(r"\{ref\}`(ex\d\d-[a-z0-9-]+)", activity):
+            shorter = re.search(r"shorter version", activity)
+            assert int(mins) >= timings[stem] or shorter, (heading, stem, mins, timings[stem])
+    total = previous_end - minutes(rows[0][0].split("-")[0])
+    assert total == sum(int(r[1]) for r in rows) == 510, heading  # 08:30-17:00, as the guide says
+
+
+def test_time_budget_states_what_the_notes_and_exercises_ask_for():
+    text = GUIDE.read_text(encoding="utf-8")
+    rows = table_after(text, "## Time budget", "Chapter or exercise")
+    overviews = read_overviews(REPO)
+    notes = {}
+    for path in sorted((REPO / "book").glob("0*.md")):
+        found = re.search(r"\*\*Timing:\*\* about (\d+) minutes", path.read_text(encoding="utf-8"))
+        if found:
+            notes[path.stem.split("-")[0]] = int(found.group(1))
+    checked = 0
+    for name, asked, *_ in rows:
+        exercise = re.match(r"Exercise (\d+),", name)
+        chapter = re.match(r"(\d)\. ", name)
+        if exercise:
+            stem = next(s for s in overviews if s.startswith(f"ex{int(exercise.group(1)):02d}-"))
+            assert re.match(r"\d+", asked).group() == re.match(r"\d+", overviews[stem].timing).group(), name
+            checked += 1
+        elif chapter and f"0{chapter.group(1)}" in notes:
+            assert int(asked) == notes[f"0{chapter.group(1)}"], name
+            checked += 1
+    assert checked >= 15  # twelve exercises and the chapters with a single timing line
