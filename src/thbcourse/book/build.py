@@ -93,6 +93,7 @@ def decks(root: Path, out: Path, dest: Path, *, notes: bool) -> Path:
                           f"the generated sources are in {work / 'src'}") from None
     if app.statuscode:
         raise BuildFailed(f"the slide decks did not build; fix the warnings above (sources: {work / 'src'})")
+    slides.finish(dest)
     return dest / "index.html"
 
 

@@ -6,6 +6,7 @@ chapter-resources    links to the exercises that train the page's objectives and
                      page, the chapter's self-check (thbcourse.book.selfcheck), drawn from quizzes/
 exercise-overview    objectives (linked to where they are declared), format, timing, fictional notice
 classroom-activity   a marked in-class task in a chapter: title, objectives, format, timing, instructions
+course-figure        a diagram drawn from book/figures/<name>.yml (thbcourse.book.figures), inline SVG
 marking-rubric       the criteria and levels of an assessed task's rubric (quizzes/rubrics/<id>.yml)
 
 Objectives and exercise overviews are read from the sources by thbcourse.book.objectives, the
@@ -209,6 +210,28 @@ class RubricTable(_CourseDirective):
         return [title, table]
 
 
+class CourseFigure(_CourseDirective):
+    required_arguments = 1
+
+    def run(self):
+        from thbcourse.book.figures import figure_html, figure_path
+
+        root = Path(self.env.srcdir)
+        path = figure_path(root, self.arguments[0])
+        self.env.note_dependency(str(path))
+        if not path.is_file():
+            logger.warning(f"course-figure: no file {path.relative_to(root)}", location=(self.env.docname, self.lineno),
+                           type="thbcourse")
+            return []
+        try:
+            html = figure_html(root, self.arguments[0])
+        except AuthoringError as err:
+            for problem in err.problems:
+                logger.warning(problem.message, location=f"{problem.path}:{problem.line}", type="thbcourse")
+            return []
+        return [nodes.raw("", html, format="html")]
+
+
 def _row(cells) -> nodes.row:
     row = nodes.row()
     for cell in cells:
@@ -380,6 +403,7 @@ def setup(app: Sphinx) -> dict:
     app.add_directive("chapter-resources", ChapterResources)
     app.add_directive("classroom-activity", ClassroomActivity)
     app.add_directive("marking-rubric", RubricTable)
+    app.add_directive("course-figure", CourseFigure)
     app.connect("config-inited", _add_static)
     app.connect("builder-inited", _load_quizzes)
     app.connect("html-page-context", _name_sidebar_toggles, priority=600)  # after the theme's
