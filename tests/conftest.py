@@ -72,3 +72,20 @@ def write(tmp_path):
             path.write_text(textwrap.dedent(text), encoding="utf-8")
         return path
     return _write
+
+
+@pytest.fixture(scope="session")
+def built(tmp_path_factory):
+    """The whole course built once for the session (book editions, decks, workbooks): (exit code, folder)."""
+    from thbcourse.book import build
+
+    out = tmp_path_factory.mktemp("book")
+    return build.main(out=out, root=REPO), out
+
+
+@pytest.fixture(scope="session")
+def out(built):
+    code, folder = built
+    if code != 0:
+        pytest.fail("the book did not build; run `thbcourse build` to see the warnings")
+    return folder

@@ -110,20 +110,6 @@ def make_mini(tmp: Path) -> Path:
 
 
 @pytest.fixture(scope="module")
-def built(tmp_path_factory) -> tuple[int, Path]:
-    out = tmp_path_factory.mktemp("book")
-    return build.main(out=out, root=ROOT), out
-
-
-@pytest.fixture(scope="module")
-def out(built) -> Path:
-    code, folder = built
-    if code != 0:
-        pytest.fail("the book did not build; run `thbcourse build` to see the warnings")
-    return folder
-
-
-@pytest.fixture(scope="module")
 def mini(tmp_path_factory) -> tuple[Path, Path]:
     root = make_mini(tmp_path_factory.mktemp("mini"))
     folder = root / "_build"

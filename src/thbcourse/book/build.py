@@ -53,6 +53,17 @@ def find_root(start: Path) -> Path:
     raise SystemExit(f"error: no _config.yml and _toc.yml in {start} or above; run this in the course repository")
 
 
+TRAINER_BANNER = ('<span class="trainer-banner">Trainer edition: contains solutions and trainer notes, '
+                  'not for learners</span>')
+
+
+def theme_options(root: Path) -> dict:
+    import yaml
+
+    config = yaml.safe_load((root / "_config.yml").read_text(encoding="utf-8")) or {}
+    return dict(((config.get("sphinx") or {}).get("config") or {}).get("html_theme_options") or {})
+
+
 def edition(root: Path, out: Path, name: str) -> Path:
     """One edition of the book, with its own copy of the decks so that it is self-contained."""
     from jupyter_book.sphinx import build_sphinx
@@ -64,6 +75,8 @@ def edition(root: Path, out: Path, name: str) -> Path:
         "thbcourse_edition": name,
         "hide_solutions": name == "student",
     }
+    if name == "trainer":  # unmistakable on every page, on screen and on paper
+        overrides["html_theme_options"] = {**theme_options(root), "announcement": TRAINER_BANNER}
     with redirect_stdout(sys.stderr):  # Jupyter Book prints config notices on stdout
         result = build_sphinx(root, html, noconfig=True, path_config=str(root / "_config.yml"),
                               confoverrides=overrides, doctreedir=out / name / ".doctrees", freshenv=True,

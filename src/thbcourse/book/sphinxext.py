@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import difflib
 import posixpath
+import re
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -61,6 +62,12 @@ class _CourseDirective(SphinxDirective):
             logger.warning(problem.message, location=(self.env.docname, problem.line), type="thbcourse")
         return []
 
+    def objective_id(self, oid: str) -> list[nodes.Node]:
+        """The id after an objective's text: for trainers (reports and banks name it), not for officers."""
+        if self.config.thbcourse_edition == "student":
+            return []
+        return [nodes.Text(" "), nodes.literal(text=oid, classes=["objective-id"])]
+
     def objectives(self) -> dict[str, Objective]:
         """The declared objectives; this page is re-read whenever a chapter changes. Problems are
         left to the page that declares the objectives, which reports them with their line."""
@@ -85,8 +92,7 @@ class LearningObjectives(_CourseDirective):
         for obj in declared:
             item = nodes.list_item(names=[objective_label(obj.id)])
             self.state.document.note_explicit_target(item, item)  # a std label: exercises link here
-            item += nodes.paragraph("", "", nodes.Text(obj.text + " "),
-                                    nodes.literal(text=obj.id, classes=["objective-id"]))
+            item += nodes.paragraph("", "", nodes.Text(obj.text), *self.objective_id(obj.id))
             items += item
         box += items
         return [box]
@@ -120,8 +126,7 @@ class _ObjectivesBox(_CourseDirective):
             link = addnodes.pending_xref("", nodes.inline(text=declared[oid].text), refdomain="std", reftype="ref",
                                          reftarget=objective_label(oid), refexplicit=True, refwarn=True,
                                          refdoc=self.env.docname)
-            items += nodes.list_item("", nodes.paragraph("", "", link, nodes.Text(" "),
-                                                         nodes.literal(text=oid, classes=["objective-id"])))
+            items += nodes.list_item("", nodes.paragraph("", "", link, *self.objective_id(oid)))
         return items
 
     @staticmethod
@@ -351,6 +356,27 @@ sphinxcontrib.bibtex.plugin.register_plugin(
 pybtex.plugin.register_plugin("pybtex.style.formatting", "plain_keepcase", _KeepCase)
 
 
+def _number_tasks(app: Sphinx, doctree: nodes.document, docname: str) -> None:
+    """Tasks numbered per exercise, as people say them and as the workbooks print them: the k-th task
+    of exercises/exNN-... is "Task NN.k"; its solution is the "Model answer to Task NN.k", marked for
+    trainers. (sphinx-exercise numbers tasks across the whole book.)"""
+    from sphinx_exercise.nodes import exercise_enumerable_node, solution_node
+
+    match = re.match(r"exercises/ex(\d+)-", docname)
+    if not match:
+        return
+    number, tasks = int(match.group(1)), {}
+    app.env.toc_fignumbers.get(docname, {}).pop("exercise", None)  # no "Exercise 42" caption number
+    for k, node in enumerate(doctree.findall(exercise_enumerable_node), 1):
+        tasks[node.get("label")] = name = f"Task {number}.{k}"
+        subtitle = [c.deepcopy() for c in node.children[0].children[1:]]
+        node.children[0].replace_self(nodes.title("", name, *([nodes.Text(" ")] + subtitle if subtitle else [])))
+    for node in doctree.findall(solution_node):
+        task = tasks.get(node.get("target_label"), "the task")
+        node.children[0].replace_self(nodes.title("", f"Model answer to {task} (trainer only)"))
+        node["classes"].append("trainer-only")
+
+
 def _name_sidebar_toggles(app: Sphinx, pagename: str, templatename: str, context: dict, doctree) -> None:
     """pydata-sphinx-theme 0.17 leaves the buttons that open a chapter's sections in the sidebar
     (<summary>) without a name for screen readers (axe: summary-name, serious): name each after
@@ -404,10 +430,12 @@ def setup(app: Sphinx) -> dict:
     app.add_directive("classroom-activity", ClassroomActivity)
     app.add_directive("marking-rubric", RubricTable)
     app.add_directive("course-figure", CourseFigure)
+    app.connect("doctree-resolved", _number_tasks)
     app.connect("config-inited", _add_static)
     app.connect("builder-inited", _load_quizzes)
     app.connect("html-page-context", _name_sidebar_toggles, priority=600)  # after the theme's
     app.connect("doctree-read", _refuse_maths)
     app.add_css_file("thbcourse.css")
     app.add_js_file("selfcheck.js", loading_method="defer")
+    app.add_js_file("menus.js", loading_method="defer")
     return {"version": "1", "parallel_read_safe": True, "parallel_write_safe": True}

@@ -7,6 +7,7 @@ because the book's references do not resolve inside a notebook.
 """
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 import nbformat
@@ -63,7 +64,8 @@ def workbook(page: Page, plain: Plain, objectives: dict, *, trainer: bool,
              rubrics: dict | None = None) -> nbformat.NotebookNode:
     cells: list[str] = []
     pending: list[str] = []
-    tasks: dict[str, int] = {}  # exercise label -> task number, for the solutions' headings
+    tasks: dict[str, str] = {}  # exercise label -> "12.3", as the book numbers tasks
+    exercise = int(re.match(r"ex(\d+)", page.path.stem).group(1)) if re.match(r"ex\d+", page.path.stem) else 0
 
     def flush() -> None:
         text = plain("".join(pending)).strip()
@@ -76,12 +78,12 @@ def workbook(page: Page, plain: Plain, objectives: dict, *, trainer: bool,
         if b.name == "exercise-overview":
             cells.append(_overview(b, page, objectives))
         elif b.name == "exercise":
-            tasks[b.options.get("label", "")] = number = len(tasks) + 1
+            tasks[b.options.get("label", "")] = number = f"{exercise}.{len(tasks) + 1}"
             title = f": {plain(b.argument)}" if b.argument else ""
             cells.extend([f"### Task {number}{title}\n\n{body}", ANSWER])
         elif b.name == "solution" and trainer:
             number = tasks.get(b.argument.strip())
-            cells.append(f"#### Model answer{f' to task {number}' if number else ''}\n\n{body}")
+            cells.append(f"#### Model answer{f' to Task {number}' if number else ''}\n\n{body}")
         elif b.name == "trainer-notes" and trainer:
             cells.append(f"### Trainer notes\n\n{body}")
         elif b.name == "marking-rubric":
