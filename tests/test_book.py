@@ -352,9 +352,15 @@ def test_mini_editions_and_plain_citations(mini):
     assert "europol 2014 key trends" in trainer
     references = soup(folder / "trainer/html/book/appendix-references.html").get_text(" ")
     assert "Directive 2011/36/EU of the European Parliament and of the Council of 5 April 2011" in references  # case kept
-    deck = (folder / "slides" / "01-alpha.html").read_text()
-    assert "(Europol, 2014, Key trends; European Parliament and Council of the European Union, 2011, Art. 2)" in deck
-    assert "United Nations Office on Drugs and Crime (2020)" in deck
+    deck = soup(folder / "slides" / "01-alpha.html")
+    tags = [t.get_text(" ", strip=True) for t in deck.select(".source-tag")]
+    assert tags == ["Europol 2014, Key trends; Dir. 2011/36/EU, Art. 2", "UNODC 2020"]  # short tags on slides
+    sources = deck.select(".reveal .slides > section")[-1]
+    assert sources.find("h1").get_text() == "Sources"
+    assert "United Nations Office on Drugs and Crime (2020)" in sources.get_text(" ")  # and in full at the end
+    notes = [a.get_text(" ", strip=True) for a in deck.select("aside.notes")]
+    assert len(notes) == len(deck.select(".reveal .slides > section")) and all(notes)
+    assert "ALPHA-OPENING" in notes[0] and "ALPHA-NOTES" in notes[0]  # opening notes, then the trainer notes
 
 
 def _fails(tmp_path, capsys, edit) -> str:
@@ -393,12 +399,14 @@ def test_bad_objectives_yaml_fails_with_file_and_line(tmp_path, capsys):
     assert "02-beta.md:4" in err and "YAML" in err
 
 
-def test_chapter_without_key_points_fails(tmp_path, capsys):
+def test_a_deck_slide_without_notes_fails_the_build_with_its_line(tmp_path, capsys):
     root = make_mini(tmp_path)
-    page = root / "book" / "02-beta.md"
-    page.write_text(page.read_text().replace("## Key points", "## Main points"))
+    deck = root / "book" / "slides" / "01-alpha.md"
+    deck.write_text(deck.read_text().replace("```{notes}\nLet pairs answer. Timing: 3 minutes.\n```\n", ""))
     assert build.main(out=root / "_build", only=("slides",), root=root) == 1
-    assert "02-beta.md:1:1: the slide deck needs the section(s) '## Key points'" in capsys.readouterr().err
+    err = capsys.readouterr().err
+    assert "book/slides/01-alpha.md:34:1: slide 'Discussion' needs exactly one non-empty ```{notes}``` block" in err
+    assert "Traceback" not in err
 
 
 def test_maths_is_refused(tmp_path, capsys):

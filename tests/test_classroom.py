@@ -205,7 +205,7 @@ def test_the_trainer_edition_cannot_be_mistaken_for_the_student_edition(out):
         assert "Trainer edition: contains solutions" in trainer.select_one(".bd-header-announcement").get_text(), name
         assert student.select_one(".trainer-banner") is None, name
         assert not student.select("code.objective-id"), name  # ids are for trainers and reports
-        assert "are fictional" in student.select_one("footer, .bd-footer-content").get_text(" "), name
+        assert "are fictional" in student.select_one(".extra_footer").get_text(" "), name
     answers = soup(out / "trainer" / "html" / "exercises" / "ex10-legal-elements.html").select("div.trainer-only")
     assert answers and all(a.select_one(".admonition-title").get_text().startswith("Model answer to Task 10.")
                            for a in answers)
@@ -302,4 +302,24 @@ def test_the_trainer_banner_shows_on_screen_and_a_deck_reads_from_the_back(out, 
     size = page.evaluate("parseFloat(getComputedStyle(document.querySelector('.reveal .slides section.present li, "
                          ".reveal .slides section.present p')).fontSize)")
     assert size >= 28
+    box = page.locator(".reveal .slides section.present h1").bounding_box()
+    assert box and box["height"] > 30 and box["y"] < 200  # the slide is drawn, not collapsed
     page.close()
+
+
+@pytest.mark.slow
+def test_axe_finds_nothing_serious_on_pages_and_decks(out, browser):
+    axe_api = pytest.importorskip("axe_playwright_python.sync_playwright")
+    page = browser.new_page(viewport={"width": 1280, "height": 800})
+    found = []
+    targets = [out / "student" / "html" / "book" / "index.html", out / "trainer" / "html" / "book" / "02-legal-frame.html",
+               out / "trainer" / "html" / "exercises" / "ex12-awareness-campaign.html",
+               out / "slides" / "02-legal-frame.html"]
+    for path in targets:
+        page.goto(path.as_uri())
+        page.wait_for_load_state("load")
+        for v in axe_api.Axe().run(page).response["violations"]:
+            if v["impact"] in ("serious", "critical") or v["id"] in ("region", "landmark-one-main", "meta-viewport"):
+                found.append(f"{path.name}: {v['id']} ({v['impact']}) at {[n['target'] for n in v['nodes']][:3]}")
+    page.close()
+    assert found == []

@@ -38,7 +38,7 @@ MAX_WORDS, MAX_BULLETS = 40, 6
 OBJECTIVES = "What you will be able to do"
 THEME = "white"  # bundles its own font; several other reveal.js themes @import web fonts
 _CITE = re.compile(r"\{cite(?::[a-z]+)?\}`([^`]+)`")
-_WORD = re.compile(r"[\w'’-]+")
+_WORD = re.compile(r"\w[\w'’-]*")
 
 
 def chapter_pages(root: Path) -> list[Path]:
@@ -72,7 +72,9 @@ class Slide:
 
     @property
     def words(self) -> int:
-        return len(_WORD.findall(re.sub(r"\{[a-z:]+\}`([^`]*)`", r"\1", self.body)))
+        text = re.sub(r"\{[a-z:]+\}`([^`]*)`", r"\1", self.body)
+        text = re.sub(r"^\s*(?:[-*+]|\d+[.)])\s+", "", text, flags=re.M)  # list markers are not words
+        return len(_WORD.findall(text))
 
     @property
     def bullets(self) -> int:
@@ -270,12 +272,19 @@ def sphinx_config() -> dict:
 
 
 def finish(dest: Path) -> None:
-    """After the build: let readers zoom (reveal.js's page template forbids it) and ship only the theme
-    in use (others @import fonts from the web)."""
+    """After the build: let readers zoom (reveal.js's page template forbids it), put the main landmark
+    around the deck, and ship only the theme in use (others @import fonts from the web)."""
     for html in dest.rglob("*.html"):
         text = html.read_text(encoding="utf-8")
-        fixed = re.sub(r'<meta name="viewport"[^>]*>',
+        fixed = re.sub(r'(<meta name="viewport"[^>]*>)+',
                        '<meta name="viewport" content="width=device-width, initial-scale=1.0">', text)
+        # reveal.js gives its wrapper role="application", and the page template puts role="main" on the
+        # slides inside it (axe: landmark-main-is-top-level): the main landmark goes around the wrapper.
+        if '<div class="slides" role="main">' in fixed and '<div class="reveal">' in fixed:
+            fixed = fixed.replace('<div class="slides" role="main">', '<div class="slides">', 1)
+            fixed = fixed.replace('<div class="reveal">', '<main><div class="reveal">', 1)
+            head, _, tail = fixed.rpartition('<script src="_static/revealjs/dist/reveal.js">')
+            fixed = head.rstrip() + '\n    </main>\n    <script src="_static/revealjs/dist/reveal.js">' + tail
         if fixed != text:
             html.write_text(fixed, encoding="utf-8")
     for theme in dest.glob("_static/revealjs/dist/theme/*.css"):

@@ -1,4 +1,4 @@
-/* Phones and tablets (below 992 px): sphinx-book-theme 1.3 draws its own chapter-menu and contents
+/* Menus. Phones and tablets (below 992 px): sphinx-book-theme 1.3 draws its own chapter-menu and contents
    buttons, but pydata-sphinx-theme 0.17 binds its dialogs to the first .primary-toggle and
    .secondary-toggle in the page, which the book theme hides. A click on a visible button is passed to
    the bound one, which opens the menu as a dialog. On wide screens the book theme's own behaviour stays. */
@@ -20,7 +20,15 @@
       }, true);
     });
   }
-  function setUp() { forward("primary"); forward("secondary"); }
+  function landmark() {
+    // The sidebar's first item (the course title) sits outside any landmark (axe: region).
+    var sidebar = document.querySelector(".bd-sidebar-primary");
+    if (sidebar && !sidebar.getAttribute("role")) {
+      sidebar.setAttribute("role", "complementary");
+      sidebar.setAttribute("aria-label", "Course navigation");
+    }
+  }
+  function setUp() { forward("primary"); forward("secondary"); landmark(); }
   if (document.readyState === "loading") document.addEventListener("DOMContentLoaded", setUp);
   else setUp();
 })();
