@@ -278,6 +278,7 @@ def test_no_built_page_or_deck_asks_the_network_for_anything(out, browser):
     page = context.new_page()
     errors: list[str] = []
     page.on("pageerror", lambda err: errors.append(str(err)))
+    page.on("console", lambda msg: errors.append(f"{page.url}: {msg.text}") if msg.type == "error" else None)
     for path in pages:
         page.goto(path.as_uri())
         page.wait_for_load_state("load")
