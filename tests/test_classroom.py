@@ -108,6 +108,7 @@ def test_a_deck_gets_short_source_tags_a_title_and_a_sources_slide(tmp_path):
     assert [s.kind for s in made] == ["title", "content", "sources"]
     assert made[1].tags == ["Dir. 2011/36/EU, Art. 2(1)"] and "cite" not in made[1].body
     assert "X notes." in made[0].notes
+    assert "Sources: European Parliament" in made[1].notes  # the full reference, for the speaker
     assert "Directive 2011/36/EU of the European Parliament" in made[2].body
     assert all(s.notes for s in made)
 
@@ -225,6 +226,7 @@ def test_tasks_are_numbered_per_exercise_in_the_book_and_the_workbooks(out):
         notebook = nbformat.read(out / "workbooks" / "student" / f"{stem}.ipynb", as_version=4)
         tasks = [c.source.splitlines()[0] for c in notebook.cells if c.source.startswith("### Task ")]
         assert [t.split()[2].rstrip(":") for t in tasks] == [f"{number}.{k}" for k in range(1, len(titles) + 1)], stem
+        assert not re.search(r"`[a-z0-9-]+\.[a-z0-9.-]+`", notebook.cells[1].source), stem  # no objective ids
 
 
 @pytest.mark.slow

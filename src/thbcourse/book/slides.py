@@ -141,10 +141,14 @@ def read_deck(root: Path, page_path: Path, plain: Plain, bib: Bibliography) -> t
         problems += [Problem(shown, section.line, 1, f"slide {section.text!r}: no entry {key!r} in references.bib")
                      for key, _ in cites if key not in bib.entries]
         body = plain(re.sub(r"\s*" + _CITE.pattern, "", raw)).strip()
+        note = plain(notes[0].body).strip() if notes else ""
+        if cites and note:  # the tag on the slide is short; the notes carry the full reference
+            note += "\n\nSources: " + " ".join(bib.reference(k) for k in dict.fromkeys(k for k, _ in cites)
+                                               if k in bib.entries)
         slide = Slide(plain(section.title), section.line, body,
                       list(dict.fromkeys(bib.tag(key, post) for key, post in cites)),
                       list(dict.fromkeys(key for key, _ in cites)),
-                      figures[0].argument if figures else None, plain(notes[0].body).strip() if notes else "")
+                      figures[0].argument if figures else None, note)
         if slide.words > MAX_WORDS:
             problems.append(Problem(shown, section.line, 1, f"slide {slide.title!r} has {slide.words} words; "
                                                             f"at most {MAX_WORDS} (move the rest to the notes)"))

@@ -76,7 +76,7 @@ def workbook(page: Page, plain: Plain, objectives: dict, *, trainer: bool,
     def block(b: Block) -> None:
         body = plain(b.body).strip()
         if b.name == "exercise-overview":
-            cells.append(_overview(b, page, objectives))
+            cells.append(_overview(b, page, objectives, trainer=trainer))
         elif b.name == "exercise":
             tasks[b.options.get("label", "")] = number = f"{exercise}.{len(tasks) + 1}"
             title = f": {plain(b.argument)}" if b.argument else ""
@@ -112,11 +112,11 @@ def workbook(page: Page, plain: Plain, objectives: dict, *, trainer: bool,
                         metadata={"language_info": {"name": "markdown"}})
 
 
-def _overview(b: Block, page: Page, objectives: dict) -> str:
+def _overview(b: Block, page: Page, objectives: dict, *, trainer: bool) -> str:
     overview = parse_overview(b, page.path)
     lines = ["**Objectives**", ""]
     for oid in overview.objectives:
         text = objectives[oid].text if oid in objectives else "(not declared by any chapter)"
-        lines.append(f"- {text} (`{oid}`)")
+        lines.append(f"- {text} (`{oid}`)" if trainer else f"- {text}")  # ids are for trainers
     lines += ["", f"**Format:** {overview.format}", "", f"**Timing:** {overview.timing}", "", f"*{FICTIONAL}*"]
     return "\n".join(lines)
