@@ -12,6 +12,10 @@ the blocks separated by a blank line:
 Every stem, option and feedback is written as [html] (answers and feedback inherit the question's
 format), rendered by the same safe Markdown renderer as every other delivery; ~ = # { } : and the
 backslash are escaped with a backslash, and line breaks are written as \n.
+
+GIFT has no way to give a question's marks: Moodle imports every question at 1 mark, and each question
+worth anything else is noted (the Moodle XML export carries the marks). What Moodle cannot grade as
+the engine does is handled as in the Moodle XML export (see moodle_xml.py).
 """
 from __future__ import annotations
 
@@ -19,7 +23,10 @@ from thbcourse.bank.model import Matching, Multiple, Numeric, Ordering, ShortAns
 from thbcourse.deliveries.platforms.content import (
     BankQuestions, Notes, block_html, has_markup, inline_html, listed, number, option_weights, plain_text,
 )
-from thbcourse.deliveries.platforms.moodle_xml import category_path, moodle_grades, percent, short_answer_text
+from thbcourse.deliveries.platforms.moodle_xml import (
+    category_path, moodle_grades, note_short_matching, percent, short_answer_text,
+)
+from thbcourse.deliveries.platforms.short_answers import listed_answers, note_listed
 
 _SPECIAL = {"\\": "\\\\", "~": "\\~", "=": "\\=", "#": "\\#", "{": "\\{", "}": "\\}", ":": "\\:",
             "\n": "\\n", "\r": ""}
@@ -44,6 +51,9 @@ def export(banks: list[BankQuestions], notes: Notes, *, negative_marking: bool =
         blocks.append(f"// Bank {bank.id}\n$CATEGORY: {category_path(bank.title)}")
         for q in questions:
             body = _MAKERS[q.type](q, notes, negative_marking)
+            if body is not None and q.points != 1:
+                notes.add(q, f"imported at 1 mark, not {number(q.points)}: GIFT cannot give a question's marks "
+                             "(use the Moodle XML export, or set the mark in Moodle)")
             if body is not None:
                 blocks.append(f"// {q.id} ({q.type})\n::{escape(q.id)}::[html]{html_part(block_html(q.stem))}{{\n"
                               + "".join(f"\t{line}\n" for line in body)
@@ -55,12 +65,15 @@ def _with_feedback(answer: str, feedback: str) -> str:
     return f"{answer}#{html_part(block_html(feedback))}" if feedback.strip() else answer
 
 
-def _choice(q: Single | Multiple, notes: Notes, negative_marking: bool) -> list[str]:
+def _choice(q: Single | Multiple, notes: Notes, negative_marking: bool) -> list[str] | None:
     weights = option_weights(q, negative_marking)
     if q.type == "single":  # '=' marks the one right answer: Moodle makes it a single-answer question
         marks = ["=" if w == 1.0 else "~" for w in weights]
     else:  # weights only, no '=': Moodle makes it a multiple-answer question
-        marks = [f"~%{percent(g)}%" for g in moodle_grades(q, weights, notes)]
+        grades = moodle_grades(q, weights, notes)
+        if grades is None:
+            return None
+        marks = [f"~%{percent(g)}%" for g in grades]
     return [_with_feedback(mark + html_part(inline_html(o.text)), o.feedback) for mark, o in zip(marks, q.options)]
 
 
@@ -83,6 +96,7 @@ def _matching(q: Matching, notes: Notes, negative_marking: bool) -> list[str]:
         notes.add(q, "feedback per pair dropped (GIFT matching has no feedback per pair)")
     if any(has_markup(r) for r in [p.right for p in q.pairs] + list(q.distractors)):
         notes.add(q, "right-hand items lose their Markdown formatting (Moodle matching answers are plain text)")
+    note_short_matching(q, notes)
     return lines
 
 
@@ -93,18 +107,17 @@ def _ordering(q: Ordering, notes: Notes, negative_marking: bool) -> None:
 
 def _short_answer(q: ShortAnswer, notes: Notes, negative_marking: bool) -> list[str] | None:
     # GIFT cannot escape "->", and a short answer containing it would be read as a matching pair.
-    arrows = [a for a in q.answers if "->" in a]
+    answers = listed_answers(q)
+    arrows = [a for a in answers.answers if "->" in a]
     if arrows:
         notes.add(q, f"answers {listed(arrows)} dropped: GIFT would read '->' as a matching pair")
-    if len(arrows) == len(q.answers):
+    if len(arrows) == len(answers.answers):
         notes.add(q, "not exported: no answer can be written in GIFT (use the Moodle XML export)")
         return None
-    lines = [f"=%100%{escape(short_answer_text(a))}" for a in q.answers if "->" not in a]
+    lines = [f"=%100%{escape(short_answer_text(a))}" for a in answers.answers if "->" not in a]
     if q.wrong_feedback.strip():
         lines.append(_with_feedback("=%0%*", q.wrong_feedback))  # the catch-all: any other answer
-    if q.patterns:
-        notes.add(q, f"patterns {listed(q.patterns)} dropped: Moodle short answers "
-                     "take listed answers with * wildcards, not regular expressions")
+    note_listed(q, answers, "Moodle", notes)
     return lines
 
 

@@ -1,8 +1,13 @@
 """Moodle XML: what Moodle's question bank imports (Question bank > Import > Moodle XML format).
 
 `<quiz>` holds, for each bank, a category pseudo-question (`$course$/<bank title>`) and then the
-bank's questions. Stems, options and feedback are HTML in CDATA sections. Moodle refuses answer
-grades that are not on its list (see GRADES), so a weight off the list is rounded and noted.
+bank's questions. Stems, options and feedback are HTML in CDATA sections, and so is every plain text
+with a character XML escapes (as Moodle's own export writes them): Moodle's reader drops the text
+between two escaped characters when it is only whitespace, so "a &amp; &lt;b&gt;" would arrive as "a &<b>".
+
+Moodle refuses answer grades that are not on its list (see GRADES). A wrong option's share off the
+list is rounded and noted; a correct option's share off the list (1/11 to 1/19, or less than 1/20) is
+not exported at all, since the rounded shares would not add up to the full marks.
 """
 from __future__ import annotations
 
@@ -13,9 +18,9 @@ from xml.sax.saxutils import escape, quoteattr
 
 from thbcourse.bank.model import Matching, Multiple, Numeric, Ordering, Question, ShortAnswer, Single, TrueFalse
 from thbcourse.deliveries.platforms.content import (
-    BankQuestions, Notes, block_html, clean_tree, has_markup, inline_html, listed, number, option_weights,
-    plain_text,
+    BankQuestions, Notes, block_html, clean_tree, has_markup, inline_html, number, option_weights, plain_text,
 )
+from thbcourse.deliveries.platforms.short_answers import listed_answers, note_listed
 
 PENALTY = "0.3333333"  # Moodle's default share lost per extra try (interactive quizzes only)
 
@@ -32,13 +37,31 @@ def moodle_grade(fraction: float) -> tuple[float, bool]:
     return grade, abs(grade - fraction) < 5e-7
 
 
-def moodle_grades(q: Question, weights: list[float], notes: Notes) -> list[float]:
-    """The weights as grades Moodle accepts; a note names each one that had to be rounded."""
+def moodle_grades(q: Question, weights: list[float], notes: Notes) -> list[float] | None:
+    """The weights as grades Moodle accepts, a note naming each one that had to be rounded; or None,
+    with a note, when the correct options' shares are not on the list."""
+    right = [w for w in weights if w > 0]
+    share, exact = moodle_grade(right[0])
+    if not exact:
+        total = share * len(right)
+        effect = "full marks without every correct option" if total > 1 else "never full marks"
+        notes.add(q, f"not exported: each of its {len(right)} correct options earns 1/{len(right)} of the "
+                     f"marks, and Moodle's answer grades go from 1/2 to 1/10, then 1/20; the nearest, "
+                     f"{percent(share)} %, would add up to {percent(total)} % ({effect}). Give the question at "
+                     "most 10 correct options, or exactly 20, or split it")
+        return None
     grades = [moodle_grade(w) for w in weights]
     rounded = dict.fromkeys(f"{percent(w)} % as {percent(g)} %" for w, (g, exact) in zip(weights, grades) if not exact)
     if rounded:
-        notes.add(q, f"answer weights rounded to the nearest grade Moodle accepts: {', '.join(rounded)}")
+        notes.add(q, "each wrong option chosen takes away the nearest share Moodle accepts: "
+                     f"{', '.join(rounded)}")
     return [g for g, _ in grades]
+
+
+def note_short_matching(q: Matching, notes: Notes) -> None:
+    if len(q.pairs) + len(q.distractors) < 3:
+        notes.add(q, "Moodle imports it, but its question editor will not save it again with fewer than three "
+                     "answers: add a distractor (in the bank, or in Moodle before editing the question)")
 
 
 def percent(fraction: float) -> str:
@@ -49,7 +72,7 @@ def percent(fraction: float) -> str:
 
 def short_answer_text(answer: str) -> str:
     # Moodle reads "*" in a short answer as a wildcard; a backslash before it makes it an asterisk.
-    return " ".join(answer.split()).replace("*", "\\*")
+    return answer.replace("*", "\\*")
 
 
 def category_path(title: str) -> str:
@@ -64,20 +87,25 @@ def export(banks: list[BankQuestions], notes: Notes, *, negative_marking: bool =
         _value(category, "category", category_path(bank.title), wrap=True)
         _html(category, "info", f"<p>Question bank {html.escape(bank.id)}</p>")
         for q in questions:
-            quiz.append(_MAKERS[q.type](q, notes, negative_marking))
+            el = _MAKERS[q.type](q, notes, negative_marking)
+            if el is not None:
+                quiz.append(el)
     return serialise(quiz)
 
 
 # --- one function per question type ---------------------------------------------------------------
 
-def _choice(q: Single | Multiple, notes: Notes, negative_marking: bool) -> ET.Element:
+def _choice(q: Single | Multiple, notes: Notes, negative_marking: bool) -> ET.Element | None:
+    grades = moodle_grades(q, option_weights(q, negative_marking), notes)
+    if grades is None:
+        return None
     el = _header(q, "multichoice")
     _value(el, "single", "true" if q.type == "single" else "false")
     _value(el, "shuffleanswers", "true")
     _value(el, "answernumbering", "abc")
     _value(el, "showstandardinstruction", "0")
     _combined_feedback(el)
-    for option, grade in zip(q.options, moodle_grades(q, option_weights(q, negative_marking), notes)):
+    for option, grade in zip(q.options, grades):
         _answer(el, percent(grade), inline_html(option.text), option.feedback, "html")
     return _tags(el, q)
 
@@ -106,6 +134,7 @@ def _matching(q: Matching, notes: Notes, negative_marking: bool) -> ET.Element:
         _value(sub, "answer", plain_text(right), wrap=True)
     if any(has_markup(r) for r in [p.right for p in q.pairs] + list(q.distractors)):
         notes.add(q, "right-hand items lose their Markdown formatting (Moodle matching answers are plain text)")
+    note_short_matching(q, notes)
     return _tags(el, q)
 
 
@@ -128,13 +157,12 @@ def _ordering(q: Ordering, notes: Notes, negative_marking: bool) -> ET.Element:
 def _short_answer(q: ShortAnswer, notes: Notes, negative_marking: bool) -> ET.Element:
     el = _header(q, "shortanswer")
     _value(el, "usecase", "0")  # case ignored, as the engine does
-    for answer in q.answers:
+    answers = listed_answers(q)
+    for answer in answers.answers:
         _answer(el, "100", short_answer_text(answer), "")
     if q.wrong_feedback.strip():
         _answer(el, "0", "*", q.wrong_feedback)  # Moodle's catch-all: any other answer
-    if q.patterns:
-        notes.add(q, f"patterns {listed(q.patterns)} dropped: Moodle short answers "
-                     "take listed answers with * wildcards, not regular expressions")
+    note_listed(q, answers, "Moodle", notes)
     return _tags(el, q)
 
 
@@ -214,6 +242,9 @@ def _value(parent: ET.Element, tag: str, value: str, wrap: bool = False) -> ET.E
 
 
 # --- writing: ElementTree cannot write CDATA sections, so the tree is written here ----------------
+# Moodle's reader (xmlize, PHP's xml_parse_into_struct skipping white space) gets a text in pieces
+# split at each character reference and drops a piece that is only whitespace; a CDATA section is
+# one piece. So a text is written in CDATA when it is HTML or has a character XML escapes.
 
 def serialise(root: ET.Element) -> bytes:
     lines = ['<?xml version="1.0" encoding="UTF-8"?>']
@@ -226,12 +257,12 @@ def _write(el: ET.Element, lines: list[str], depth: int, cdata: bool) -> None:
     attrs = "".join(f" {name}={quoteattr(value)}" for name, value in el.attrib.items())
     if len(el):
         lines.append(f"{pad}<{el.tag}{attrs}>")
-        for child in el:  # the <text> of an HTML field is written as CDATA, as Moodle does
+        for child in el:
             _write(child, lines, depth + 1, cdata=el.get("format") == "html" and child.tag == "text")
         lines.append(f"{pad}</{el.tag}>")
     elif el.text is None:
         lines.append(f"{pad}<{el.tag}{attrs}/>")
-    elif cdata:
+    elif cdata or escape(el.text) != el.text:
         body = el.text.replace("]]>", "]]]]><![CDATA[>")  # a "]]>" in the text would end the section
         lines.append(f"{pad}<{el.tag}{attrs}><![CDATA[{body}]]></{el.tag}>")
     else:

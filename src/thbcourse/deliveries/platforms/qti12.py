@@ -4,6 +4,8 @@ The zip holds imsmanifest.xml and, for each bank, <bank id>/<bank id>.xml: a que
 one assessment (the bank's title) whose section holds one item per question, shaped like Canvas's
 own exports: `itemmetadata` with question_type and points_possible, response conditions that set
 SCORE (percent of the points) for the key, and `itemfeedback` for general and per-answer feedback.
+Canvas compares a short answer with each listed answer, ignoring case and the spaces at both ends:
+the answers listed are those of short_answers.listed_answers.
 """
 from __future__ import annotations
 
@@ -14,9 +16,10 @@ from xml.etree.ElementTree import SubElement
 
 from thbcourse.bank.model import Matching, Multiple, Numeric, Ordering, Question, ShortAnswer, Single, TrueFalse
 from thbcourse.deliveries.platforms.content import (
-    BankQuestions, Notes, block_html, has_markup, inline_html, listed, number, option_weights, pair_weight,
-    plain_text, xml_document, zip_bytes,
+    BankQuestions, Notes, block_html, has_markup, inline_html, number, option_weights, pair_weight, plain_text,
+    xml_document, zip_bytes,
 )
+from thbcourse.deliveries.platforms.short_answers import listed_answers, note_listed
 
 QTI = "http://www.imsglobal.org/xsd/ims_qtiasiv1p2"
 MANIFEST = "http://www.imsglobal.org/xsd/imsccv1p1/imscp_v1p1"
@@ -147,16 +150,15 @@ def _short_answer(item: _Item, q: ShortAnswer, notes: Notes, negative_marking: b
     lid = SubElement(item.presentation, "response_str", ident="response1", rcardinality="Single")
     SubElement(SubElement(lid, "render_fib"), "response_label", ident="answer1", rshuffle="No")
     rule, when = item.rule("No")
-    for answer in q.answers:  # as Canvas writes it: the accepted answers side by side, any is right
-        _varequal(when, " ".join(answer.split()))
+    answers = listed_answers(q)
+    for answer in answers.answers:  # as Canvas writes it: the accepted answers side by side, any is right
+        _varequal(when, answer)
     _score(rule, 100)
     if q.wrong_feedback.strip():
         rule, when = item.rule("Yes")  # reached only when no accepted answer stopped processing
         SubElement(when, "other")
         item.show(rule, "general_incorrect_fb", block_html(q.wrong_feedback))
-    if q.patterns:
-        notes.add(q, f"patterns {listed(q.patterns)} dropped: Canvas short answers "
-                     "take listed answers only")
+    note_listed(q, answers, "Canvas", notes)
 
 
 def _numeric(item: _Item, q: Numeric, notes: Notes, negative_marking: bool) -> None:

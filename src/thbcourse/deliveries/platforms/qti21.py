@@ -10,6 +10,10 @@ sees) and response processing adds the identifiers of the answers whose feedback
 standard response processing template computes exactly the score and no feedback depends on the
 answer, the item uses the template (match_correct, map_response); otherwise the item carries the
 same rules written out, with the feedback rules after them.
+
+A short answer is scored with patternMatch: one XML Schema expression that accepts what the engine
+accepts, ignoring case and extra whitespace (see short_answers.py), where a mapping would compare the
+text as typed, so that a space before or after the answer would score 0.
 """
 from __future__ import annotations
 
@@ -21,6 +25,7 @@ from thbcourse.deliveries.platforms.content import (
     BankQuestions, Notes, block_html, inline_html, listed, number, option_weights, pair_weight, successor_weight,
     xml_document, xml_safe, zip_bytes,
 )
+from thbcourse.deliveries.platforms.short_answers import xsd_pattern
 
 QTI = "http://www.imsglobal.org/xsd/imsqti_v2p1"
 XSD = "http://www.imsglobal.org/xsd/qti/qtiv2p1/imsqti_v2p1.xsd"
@@ -189,16 +194,18 @@ def _short_answer(item: _Item, q: ShortAnswer, negative_marking: bool) -> None:
     paragraph = _sub(item.body, "p")
     _sub(paragraph, "textEntryInteraction", responseIdentifier="RESPONSE",
          expectedLength=str(max(len(a) for a in q.answers) + 5))
-    answers = list(dict.fromkeys(" ".join(a.split()) for a in q.answers))
-    mapping = _mapping(item.declare("single", "string", answers[:1]), q.points)
-    for answer in answers:
-        _entry(mapping, answer, q.points, case_sensitive=False)
-    _map_response(item)
+    item.declare("single", "string", [" ".join(q.answers[0].split())])
+    accepted = xsd_pattern(q)
+    item.rules.append(_if(_e("patternMatch", _var("RESPONSE"), pattern=accepted.regex),
+                          _set("SCORE", _var("MAXSCORE"))))
     if q.wrong_feedback.strip():
         item.feedback_when(_e("lt", _var("SCORE"), _var("MAXSCORE")), "WRONG", q.wrong_feedback)
-    if q.patterns:
-        item.notes.add(q, f"patterns {listed(q.patterns)} dropped: a text entry mapping lists "
-                          "accepted answers, and QTI's own patterns are not Python regular expressions")
+    if accepted.dropped:
+        item.notes.add(q, f"patterns {listed(accepted.dropped)} dropped: they use what XML Schema expressions "
+                          "(QTI's patternMatch) cannot say, such as \\b, \\w, look-arounds or back-references")
+    if accepted.inexact:
+        item.notes.add(q, f"in {listed(accepted.inexact)}, a long run of letters such as 'ssss' is matched letter "
+                          "by letter: typing 'ß' or a ligature for part of it scores 0")
 
 
 def _numeric(item: _Item, q: Numeric, negative_marking: bool) -> None:
