@@ -1,6 +1,7 @@
 """The command line, end to end: drawing papers, the terminal quiz (prompts and answer files), schemas."""
 from __future__ import annotations
 
+import html
 import json
 import re
 import shutil
@@ -15,6 +16,7 @@ from thbcourse.engine.draw import draw
 from thbcourse.deliveries.papers import key_text
 
 from conftest import DATA, REPO
+from test_book import make_mini
 
 
 @pytest.fixture
@@ -23,6 +25,37 @@ def course_dir(tmp_path, monkeypatch):
     shutil.copytree(DATA / "quizzes", tmp_path / "quizzes")
     monkeypatch.chdir(tmp_path)
     return tmp_path
+
+
+@pytest.fixture
+def mini_dir(tmp_path, monkeypatch):
+    """A working directory with the mini book (tests/books/mini) and its quizzes, not built."""
+    root = make_mini(tmp_path)
+    shutil.copytree(REPO / "tests/books/mini-quizzes", root / "quizzes")
+    monkeypatch.chdir(root)
+    return root
+
+
+# How the mini book's sources are named to a reader: number and title of the page, then the section
+# (a `(label)=` names the heading after it), and the page of the built student edition.
+MINI_SECTIONS = {
+    "book/01-alpha.md#act-means-and-purpose": ("1 Alpha chapter › Act, means and purpose",
+                                               "book/01-alpha.html#act-means-and-purpose"),
+    "book/01-1-alpha-detail.md#detail-heading": ("1.1 Alpha detail › Detail heading",
+                                                 "book/01-1-alpha-detail.html#detail-heading"),
+    "book/01-alpha.md#alpha-label": ("1 Alpha chapter › Façade sites, escort pages & more...",
+                                     "book/01-alpha.html#alpha-label"),
+    "book/01-alpha.md#siena-jit-and-the-eio": ("1 Alpha chapter › SIENA / JIT and the EIO",
+                                               "book/01-alpha.html#siena-jit-and-the-eio"),
+    "book/01-alpha.md#changes-to-the-law": ("1 Alpha chapter › 2024 changes to the law",
+                                            "book/01-alpha.html#changes-to-the-law"),
+    "book/01-alpha.md#case-anna-s-job-offer": ("1 Alpha chapter › Case: Anna's job offer",
+                                               "book/01-alpha.html#case-anna-s-job-offer"),
+    "book/01-alpha.md#facade-sites-escort-pages-more": ("1 Alpha chapter › Façade sites, escort pages & more...",
+                                                        "book/01-alpha.html#facade-sites-escort-pages-more"),
+    "book/01-alpha.md#key-points": ("1 Alpha chapter › Key points", "book/01-alpha.html#key-points"),
+    "book/02-beta.md#case-beta-case": ("2 Beta chapter › Case: Beta case", "book/02-beta.html#case-beta-case"),
+}
 
 
 def run(*args, input=None):
@@ -45,6 +78,21 @@ def test_draw_writes_paper_and_key_in_both_formats(course_dir, sample_course):
         assert item.question.feedback not in student
     html = (course_dir / "papers/sample-quiz-seed7.html").read_text()
     assert "@media print" in html and "<script" not in html and "http" not in html
+
+
+def test_answer_key_names_sections_by_number_and_title(mini_dir):
+    from thbcourse.bank.course import load_course
+
+    course = load_course([mini_dir / "quizzes"], book_root=mini_dir)
+    paper = draw(course, course.blueprint("self-check-alpha"), 1)
+    assert run("draw", "self-check-alpha", "--seed", "1", "--out", "papers").exit_code == 0
+    key_md = (mini_dir / "papers/self-check-alpha-seed1-key.md").read_text()
+    key_html = (mini_dir / "papers/self-check-alpha-seed1-key.html").read_text()
+    for item in paper.items:
+        name = MINI_SECTIONS[item.question.source][0]
+        assert f"Section: {name}" in key_md
+        assert f'<p class="book-section">Section: {html.escape(name)}</p>' in key_html
+    assert ".md#" not in key_md + key_html  # no file paths left for trainers to decode
 
 
 def test_same_seed_same_file(course_dir):
@@ -75,6 +123,53 @@ def test_take_with_answers_file(course_dir, sample_course):
     assert "Score 4 / 5 (80 %), pass mark 70 %: passed" in result.output
     assert "Sections to re-read:" in result.output and paper.items[0].question.source in result.output
     assert "By topic" in result.output and "By objective" in result.output
+
+
+def test_take_names_sections_to_reread_and_their_pages_in_the_student_edition(mini_dir):
+    from thbcourse.book import build
+
+    (mini_dir / "none.yml").write_text("{}\n")  # nothing answered: every question's section is listed
+    before = run("take", "self-check-alpha", "--seed", "1", "--answers", "none.yml")
+    assert before.exit_code == 0, before.output
+    assert "The student edition is not built yet: `thbcourse build --only student` writes it." in before.output
+
+    assert build.main(out=mini_dir / "_build", only=("student",), root=mini_dir) == 0
+    result = run("take", "self-check-alpha", "--seed", "1", "--answers", "none.yml")
+    assert result.exit_code == 0, result.output
+    out = result.output
+    assert "not built yet" not in out and ".md#" not in out  # no source paths, only what a reader finds
+    reread = out[out.index("Sections to re-read:"):].splitlines()[1:]
+    sources = list(dict.fromkeys(m.item.question.source for m in _mini_marks(mini_dir)))
+    assert reread == [line for source in sources for line in (
+        f"  - {MINI_SECTIONS[source][0]}", f"    _build/student/html/{MINI_SECTIONS[source][1]}")]
+    for source in sources:
+        name, page = MINI_SECTIONS[source]
+        assert f"Read again: {name}" in out  # in each question's feedback
+        assert f"Open in a browser: _build/student/html/{page}" in out
+        built, anchor = page.split("#")
+        assert (mini_dir / "_build/student/html" / built).is_file()
+        assert f'id="{anchor}"' in (mini_dir / "_build/student/html" / built).read_text()
+
+
+def _mini_marks(root):
+    from thbcourse.bank.course import load_course
+    from thbcourse.engine.attempt import mark_paper
+
+    course = load_course([root / "quizzes"], book_root=root)
+    return mark_paper(draw(course, course.blueprint("self-check-alpha"), 1), {}).marks
+
+
+def test_section_numbers_follow_the_table_of_contents():
+    from thbcourse.book.sections import Place, page_numbers, place
+
+    numbers = page_numbers(REPO)
+    assert [numbers[f"book/{p.stem}"] for p in sorted((REPO / "book").glob("0*.md"))] == \
+        ["1", "2", "3", "4.1", "4.2", "4.3", "4.4", "4.5", "4", "5", "6", "7", "8"]
+    assert not [page for page in numbers if "appendix" in page or page.startswith("exercises/")]
+    assert place(REPO, "book/04-1-recruitment.md#online-recruitment-channels") == Place(
+        "4.1 Recruitment › Online recruitment channels", "book/04-1-recruitment.html#online-recruitment-channels")
+    assert place(REPO, "book/no-such-page.md#x") == Place("book/no-such-page.md#x", None)  # named as written
+    assert place(REPO, "book/appendix-glossary.md#appendix-glossary").name == "Glossary"
 
 
 def test_take_answers_file_errors_have_lines(course_dir, sample_course):

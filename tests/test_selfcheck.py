@@ -312,10 +312,38 @@ def check_and_compare(page, fieldset, course, response) -> object:
     assert [norm(n) for n in feedback.locator(".sc-notes li").all_inner_texts()] == [norm(f) for f in graded.feedback]
     assert norm(feedback.locator(".sc-explanation").inner_text()) == norm(q.feedback)
     assert feedback.is_visible()
+    assert feedback.locator(".sc-key").is_visible() is not graded.correct  # the key only after a miss
+    if not graded.correct:  # options are shown in a shuffled order: compare the named options as a set
+        named, right = [norm(n) for n in named_key(feedback)], [norm(r) for r in correct_answer(q)]
+        assert (sorted(named) == sorted(right)) if q.type == "multiple" else named == right, q.id
     link = feedback.locator(".sc-source a").get_attribute("href")
     page_name, anchor = q.source.removeprefix("book/").split("#")
     assert link in (f"#{anchor}", f"{page_name.removesuffix('.md')}.html#{anchor}")
     return graded
+
+
+def named_key(feedback) -> list[str]:
+    """What the feedback names as the correct answer: its list entries, or the words after the colon."""
+    key = feedback.locator(".sc-key")
+    entries = key.locator("li").all_inner_texts() or [key.inner_text().removeprefix("The correct answer: ")]
+    return [e.strip() for e in entries]
+
+
+def correct_answer(q) -> list[str]:
+    """The question's key as the page must name it; the engine gives that key full marks."""
+    right = {"short_answer": lambda: q.answers[0], "numeric": lambda: q.value}.get(q.type, lambda: key_of(q))()
+    assert grade(q, right).correct, q.id
+    if q.type in ("single", "multiple"):
+        return [text(to_html(q.options[i].text)) for i in ([right] if q.type == "single" else sorted(right))]
+    if q.type == "matching":
+        return [f"{text(to_html(p.left))}: {text(to_html(p.right))}" for p in q.pairs]
+    if q.type == "ordering":
+        return [text(to_html(i)) for i in q.items]
+    if q.type == "true_false":
+        return ["True" if right else "False"]
+    if q.type == "short_answer":
+        return [right]
+    return [f"{right:g}" + (f" ± {q.tolerance:g}" if q.tolerance else "") + (f" {q.unit}" if q.unit else "")]
 
 
 def key_of(q):
@@ -377,6 +405,39 @@ def test_wrong_and_partly_right_answers_give_the_engines_feedback_and_score(cont
     assert set(page.locator(".sc-reread a").evaluate_all("as => as.map(a => a.getAttribute('href'))")) == reread
 
 
+def test_the_learners_choice_stays_plain_to_see_after_checking(context, mini, mini_course):
+    page = open_page(context, mini / "book" / "01-alpha.html")
+    for type_ in ("single", "multiple", "true_false"):
+        fieldset = shown(page, type_)
+        q = mini_course.questions[fieldset.get_attribute("data-key").split("@")[0]]
+        check_and_compare(page, fieldset, mini_course, wrong_of(q))
+        assert fieldset.locator("input").first.is_disabled()  # locked until "try again"
+        chosen = fieldset.locator("input:checked")
+        labels = chosen.evaluate_all("inputs => inputs.map(i => { const l = i.labels[0].cloneNode(true);"
+                                     " l.querySelector('.sc-yours').remove(); return l.textContent.trim(); })")
+        assert len(labels) == (2 if type_ == "multiple" else 1)
+        for n, label in enumerate(labels):
+            # the marker is part of the option's name: a screen reader says it with the option
+            assert fieldset.get_by_role("radio" if type_ != "multiple" else "checkbox",
+                                        name=f"{label} Your answer", exact=True).is_checked()
+            marker = chosen.nth(n).locator("xpath=..").locator(".sc-yours")
+            assert marker.is_visible() and marker.inner_text() == "Your answer"
+            style = chosen.nth(n).evaluate(  # the disabled control is grey: the option around it is not
+                "i => { const c = getComputedStyle(i.closest('.sc-choice')), l = getComputedStyle(i.labels[0]);"
+                " return [c.outlineStyle, c.opacity, l.opacity, l.fontWeight]; }")
+            assert style == ["solid", "1", "1", "700"]
+        given = fieldset.locator(".sc-given")
+        assert given.is_visible()
+        assert sorted(given.inner_text().removeprefix("Your answer: ").split("; ")) == sorted(labels)
+        unchosen = fieldset.locator(".sc-choice:not(.sc-chosen)")
+        assert unchosen.count() and not unchosen.locator(".sc-yours").count()
+        assert unchosen.first.evaluate("c => getComputedStyle(c).outlineStyle") == "none"
+    single = shown(page, "single")  # answered wrongly above: the feedback names the right option
+    assert single.locator(".sc-key").inner_text() == "The correct answer: Exploitation"
+    # the source link names the section as the book numbers it, as the terminal quiz and the keys do
+    assert single.locator(".sc-source a").inner_text() == "1 Alpha chapter › Act, means and purpose"
+
+
 def test_keyboard_only_ordering_and_matching(context, mini, mini_course):
     page = open_page(context, mini / "book" / "01-alpha.html")
     page.locator("#sc-self-check-alpha").focus()  # the start; from here on only keys
@@ -390,7 +451,7 @@ def test_keyboard_only_ordering_and_matching(context, mini, mini_course):
         pytest.fail(f"Tab never reached {target}")
 
     ordering = shown(page, "ordering")
-    n = ordering.locator("li").count()
+    n = ordering.locator(".sc-order li").count()
     for position in range(n):
         item = ordering.locator(f"li[data-index='{position}']")
         while (now := item.evaluate("li => [...li.parentNode.children].indexOf(li)")) > position:
@@ -419,6 +480,9 @@ def test_keyboard_only_ordering_and_matching(context, mini, mini_course):
 
 def test_try_again_draws_the_next_paper_with_options_in_a_new_order(context, mini, mini_course):
     page = open_page(context, mini / "book" / "01-alpha.html")
+    papers = len(SEEDS)
+    assert f"There are {papers} papers of these questions: “Try again” shows the next one." in \
+        page.locator(".sc-intro").inner_text()
     single = shown(page, "single")
     single.locator(".sc-check").click()
     assert single.locator(".sc-missing").inner_text() == "Choose an answer first."
@@ -426,18 +490,24 @@ def test_try_again_draws_the_next_paper_with_options_in_a_new_order(context, min
 
     def orders():
         return page.locator(".sc-paper:not([hidden])").evaluate(
-            "p => [...p.querySelectorAll('.sc-q')].map(q => [...q.querySelectorAll('input[type=checkbox], li')]"
+            "p => [...p.querySelectorAll('.sc-q')].map(q => [...q.querySelectorAll('input[type=checkbox], .sc-order li')]"
             ".map(e => e.value || e.dataset.index).join())")
 
     seen = {tuple(orders())}
     for attempt in range(2, 8):
-        page.locator(".sc-again").click()
-        assert page.locator(".sc-paper:not([hidden])").get_attribute("data-seed") == str(SEEDS[(attempt - 1) % len(SEEDS)])
-        assert page.locator(".sc-score").inner_text().startswith(f"Attempt {attempt}: new questions")
+        paper = (attempt - 1) % papers  # 0-based: the paper this attempt shows
+        # the button says which paper it brings, in its name (what a screen reader announces)
+        page.get_by_role("button", name=f"Try again (paper {paper + 1} of {papers})", exact=True).click()
+        assert page.locator(".sc-paper:not([hidden])").get_attribute("data-seed") == str(SEEDS[paper])
+        assert page.locator(".sc-score").inner_text() == (
+            f"Attempt {attempt}: paper {paper + 1} of {papers}, new questions, with the options in a new order.")
+        assert page.locator(".sc-score").get_attribute("role") == "status"
+        assert page.locator(".sc-again").inner_text() == f"Try again (paper {(paper + 1) % papers + 1} of {papers})"
         assert page.evaluate("document.activeElement.id") == "sc-self-check-alpha"
         single = shown(page, "single")
         assert single.locator(".sc-check").is_enabled() and single.locator(".sc-feedback").is_hidden()
         assert not single.locator("input:checked").count()
+        assert not single.locator(".sc-yours, .sc-chosen").count()  # the last attempt's marks are gone
         seen.add(tuple(orders()))
     assert len(seen) > 1
     check_and_compare(page, single, mini_course, key_of(mini_course.questions["mini-single"]))  # still right

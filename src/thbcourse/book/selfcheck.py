@@ -8,7 +8,11 @@ engine) and the patterns that mean the same in a browser; numeric questions carr
 grader accepts, found on the grader itself. docs/building.md describes the tables.
 
 A page holds a few papers of the chapter's self-check blueprint (one per seed in SEEDS): the first
-attempt shows the first paper, "try again" the next one, with the options in a new order.
+attempt shows the first paper, "try again" the next one, with the options in a new order; the button
+says which paper comes next ("Try again (paper 2 of 3)").
+
+Once checked, a question stays locked with the learner's choice marked "Your answer", and an answer
+that is not fully right is followed by the question's key, written into the page here.
 """
 from __future__ import annotations
 
@@ -24,12 +28,11 @@ from itertools import combinations, permutations, product
 from pathlib import Path
 from typing import Any
 
-from docutils.nodes import make_id
-
 from thbcourse.bank.blueprint import Blueprint, Grading
 from thbcourse.bank.model import Question
-from thbcourse.book.myst import read_page
+from thbcourse.book.sections import place
 from thbcourse.deliveries.markdown import to_html, to_inline_html
+from thbcourse.deliveries.papers import key_text
 from thbcourse.engine.draw import Paper, PaperItem, draw
 from thbcourse.engine.grade import MAX_TEXT, Graded, grader, normalise_text
 
@@ -276,7 +279,8 @@ def render(blueprint: Blueprint, drawn: list[Paper], page: str, link: Callable[[
            f'<h3 id="{anchor}" tabindex="-1">{html.escape(blueprint.title)}</h3>',
            '<p class="sc-practice"><strong>Practice:</strong> nothing is recorded; the answers are in this page.</p>',
            f'<p class="sc-intro">{len(drawn[0].items)} questions. Check each answer to see why it is right or '
-           'wrong and the section that teaches it.</p>',
+           f'wrong and the section that teaches it. There are {len(drawn)} papers of these questions: '
+           '“Try again” shows the next one.</p>',
            '<p class="sc-record" hidden></p>',
            '<noscript><p>The self-check needs JavaScript; the questions can still be read.</p></noscript>',
            f'<script type="application/json" class="sc-data">{payload}</script>']
@@ -287,7 +291,9 @@ def render(blueprint: Blueprint, drawn: list[Paper], page: str, link: Callable[[
         out.append("</div>")
     out += ['<p class="sc-score" role="status"></p>',
             '<div class="sc-reread" hidden><p>Read again:</p><ul></ul></div>',
-            '<p><button type="button" class="sc-again">Try again with new questions</button></p>',
+            # selfcheck.js keeps the words up to date as the papers go round
+            f'<p><button type="button" class="sc-again">Try again (paper {1 % len(drawn) + 1} of {len(drawn)})'
+            '</button></p>',
             "</section>"]
     return "\n".join(out)
 
@@ -314,10 +320,32 @@ def _question(qid: str, item: PaperItem, total: int, link) -> str:
         f'<div class="sc-answer">{_answer(qid, item)}</div>',
         '<p><button type="button" class="sc-check">Check answer</button> <span class="sc-missing"></span></p>',
         '<div class="sc-feedback" tabindex="-1" hidden>',
-        '<p class="sc-verdict"></p><ul class="sc-notes"></ul>',
+        '<p class="sc-verdict"></p><p class="sc-given" hidden></p>',
+        f'<div class="sc-key" hidden>{_key(item)}</div><ul class="sc-notes"></ul>',
         f'<div class="sc-explanation">{to_html(q.feedback)}</div>',
         f'<p class="sc-source">Read again: <a href="{_a(href)}">{html.escape(where)}</a></p>',
         "</div></fieldset>"])
+
+
+def _key(item: PaperItem) -> str:
+    """The correct answer in the page's own words (options by their text, as they are shuffled)."""
+    q = item.question
+
+    def listed(intro: str, tag: str, entries: list[str]) -> str:
+        return f"<p>{intro}</p><{tag}>" + "".join(f"<li>{e}</li>" for e in entries) + f"</{tag}>"
+
+    if q.type in ("single", "multiple"):
+        right = [to_inline_html(q.options[i].text) for i in item.order if q.options[i].correct]
+        if len(right) == 1:
+            return f"<p>The correct answer: {right[0]}</p>"
+        return listed("The correct answers:", "ul", right)
+    if q.type == "matching":
+        return listed("The correct matches:", "ul",
+                      [f"{to_inline_html(p.left)}: {to_inline_html(p.right)}" for p in q.pairs])
+    if q.type == "ordering":
+        return listed("The correct order:", "ol", [to_inline_html(i) for i in q.items])
+    answer = q.answers[0] if q.type == "short_answer" else key_text(item)
+    return f"<p>The correct answer: {html.escape(answer)}</p>"
 
 
 def _answer(qid: str, item: PaperItem) -> str:
@@ -353,14 +381,12 @@ def _answer(qid: str, item: PaperItem) -> str:
 
 
 def source_link(source: str, docname: str, root: Path) -> tuple[str, str]:
-    """href (relative to the page `docname`) and text of the link to a question's source section."""
+    """href (relative to the page `docname`) and text of the link to a question's source section:
+    the section as the terminal quiz and the answer keys name it (sections.place)."""
     target, _, anchor = source.partition("#")
     target = target.removesuffix(".md")
-    page = read_page(root / f"{target}.md")
-    title = next((s.text for s in page.sections if s.level == 1), target)
-    section = next((s.text for s in page.sections
-                    if anchor in (make_id(s.text), make_id(s.label or ""))), title)
+    name = place(root, source).name
     if target == docname:
-        return f"#{anchor}", section
+        return f"#{anchor}", name
     href = posixpath.relpath(f"{target}.html", posixpath.dirname(docname) or ".")
-    return f"{href}#{anchor}", section if section == title else f"{title}: {section}"
+    return f"{href}#{anchor}", name

@@ -1,12 +1,19 @@
-"""Printable papers and the trainer's answer key, in Markdown and in HTML (with a print style sheet)."""
+"""Printable papers and the trainer's answer key, in Markdown and in HTML (with a print style sheet).
+
+The key names the section that teaches each question as the book numbers it ("4.1 Recruitment ›
+Online recruitment channels"); `book` is the folder that holds book/ and _toc.yml.
+"""
 from __future__ import annotations
 
 import html
+from functools import partial
 from pathlib import Path
 
 from thbcourse.deliveries.markdown import to_html, to_inline_html
 from thbcourse.engine.answers import letter
 from thbcourse.engine.draw import Paper, PaperItem
+
+BOOK = Path(".")
 
 _HOW = {
     "single": "Choose one answer.",
@@ -75,13 +82,15 @@ def paper_markdown(paper: Paper) -> str:
     return "\n".join(out)
 
 
-def key_markdown(paper: Paper) -> str:
+def key_markdown(paper: Paper, book: Path = BOOK) -> str:
+    from thbcourse.book.sections import place
+
     out = _header(paper)[:1] + ["", f"**Answer key for trainers** · paper {paper.blueprint.id} / seed {paper.seed}", ""]
     for item in paper.items:
         q = item.question
         out += [f"## Question {item.number}: {key_text(item)}", "",
-                f"{q.id} · {q.type} · difficulty {q.difficulty} · objective `{q.objective}` · source `{q.source}`", "",
-                q.feedback.strip(), ""]
+                f"{q.id} · {q.type} · difficulty {q.difficulty} · objective `{q.objective}`", "",
+                q.feedback.strip(), "", f"Section: {place(book, q.source).name}", ""]
     return "\n".join(out)
 
 
@@ -91,7 +100,7 @@ body { font-family: Georgia, 'DejaVu Serif', serif; max-width: 48rem; margin: 2r
 h1 { font-size: 1.6rem; } h2 { font-size: 1.1rem; margin-top: 1.6rem; }
 .meta { color: #444; } ol.choices { list-style: none; padding-left: 0; }
 ol.choices li { margin: .3rem 0; } .label { font-weight: bold; display: inline-block; min-width: 1.6rem; }
-.how { font-style: italic; color: #333; } .source { font-family: monospace; font-size: .9em; }
+.how { font-style: italic; color: #333; } .book-section { font-weight: bold; }
 section.question { break-inside: avoid; page-break-inside: avoid; }
 @media print { body { margin: 0; max-width: none; font-size: 11pt; } a { color: inherit; text-decoration: none; }
   .no-print { display: none; } @page { margin: 18mm; } }
@@ -118,7 +127,9 @@ def paper_html(paper: Paper) -> str:
     return _page(bp.title, body)
 
 
-def key_html(paper: Paper) -> str:
+def key_html(paper: Paper, book: Path = BOOK) -> str:
+    from thbcourse.book.sections import place
+
     bp = paper.blueprint
     body = [f"<h1>{html.escape(bp.title)}: answer key</h1>",
             f'<p class="meta">For trainers · paper {html.escape(bp.id)} / seed {paper.seed}</p>']
@@ -127,15 +138,17 @@ def key_html(paper: Paper) -> str:
         body += [f'<section class="question"><h2>Question {item.number}: {html.escape(key_text(item))}</h2>',
                  f'<p class="meta">{html.escape(q.id)} · {q.type} · difficulty {q.difficulty} · objective '
                  f'<code>{html.escape(q.objective)}</code></p>', to_html(q.feedback),
-                 f'<p class="source">Source: {html.escape(q.source)}</p></section>']
+                 f'<p class="book-section">Section: {html.escape(place(book, q.source).name)}</p></section>']
     return _page(f"{bp.title}: answer key", body)
 
 
-def write_paper(paper: Paper, out: Path, formats: tuple[str, ...] = ("md", "html")) -> list[Path]:
+def write_paper(paper: Paper, out: Path, formats: tuple[str, ...] = ("md", "html"), *,
+                book: Path = BOOK) -> list[Path]:
     """Write the paper and its key; each file is written whole or not at all."""
     out.mkdir(parents=True, exist_ok=True)
     stem = f"{paper.blueprint.id}-seed{paper.seed}"
-    render = {"md": (paper_markdown, key_markdown), "html": (paper_html, key_html)}
+    render = {"md": (paper_markdown, partial(key_markdown, book=book)),
+              "html": (paper_html, partial(key_html, book=book))}
     written = []
     for fmt in formats:
         for suffix, fn in zip(("", "-key"), render[fmt]):

@@ -1,4 +1,9 @@
-"""The terminal quiz for officers studying alone (rich), and its non-interactive twin for scripts."""
+"""The terminal quiz for officers studying alone (rich), and its non-interactive twin for scripts.
+
+Sections to re-read are named as the book numbers them ("4.1 Recruitment › Online recruitment
+channels"), each with its page in the student edition, to open in a browser. `book` is the folder
+that holds book/ and _toc.yml, as for `thbcourse validate`.
+"""
 from __future__ import annotations
 
 from pathlib import Path
@@ -6,6 +11,7 @@ from typing import Any, Callable
 
 from rich.console import Console
 from rich.markdown import Markdown
+from rich.markup import escape
 from rich.panel import Panel
 from rich.table import Table
 
@@ -18,6 +24,7 @@ from thbcourse.engine.grade import Graded, ResponseError, grader
 from thbcourse.problems import AuthoringError
 
 SKIP = "skip"
+BOOK = Path(".")
 
 
 def read_answers(path: Path, paper: Paper) -> dict[str, Any]:
@@ -52,16 +59,29 @@ def show_question(console: Console, item: PaperItem, total: int) -> None:
         console.print(f"  [bold]{label}[/bold] {text}" if label else f"  {text}", highlight=False)
 
 
-def show_feedback(console: Console, item: PaperItem, graded: Graded) -> None:
+def show_feedback(console: Console, item: PaperItem, graded: Graded, *, book: Path = BOOK) -> None:
+    from thbcourse.book.sections import place
+
     verdict = ("[green]Correct[/green]" if graded.correct
                else "[yellow]Partly correct[/yellow]" if graded.score > 0 else "[red]Not correct[/red]")
-    lines = [f"{verdict} · {graded.score:g}/{graded.max:g}", f"Answer: {key_text(item)}"]
-    lines += [f"- {note}" for note in graded.feedback]
-    lines += ["", graded.explanation.strip(), "", f"Read: {graded.source}"]
+    lines = [f"{verdict} · {graded.score:g}/{graded.max:g}", f"Answer: {escape(key_text(item))}"]
+    lines += [f"- {escape(note)}" for note in graded.feedback]
+    where = place(book, graded.source)
+    lines += ["", escape(graded.explanation.strip()), "", f"Read again: {escape(where.name)}"]
     console.print(Panel("\n".join(lines), expand=False), highlight=False)
+    if where.page:  # outside the panel, so that the path is never broken across lines
+        console.print(f"  Open in a browser: {_built(book, where.page)}", markup=False, highlight=False,
+                      soft_wrap=True)
 
 
-def show_result(console: Console, result: AttemptResult) -> None:
+def _built(book: Path, page: str) -> str:
+    """The page in the student edition, as a path from the current folder."""
+    from thbcourse.book.sections import STUDENT_EDITION
+
+    return (book / STUDENT_EDITION / page).as_posix()
+
+
+def show_result(console: Console, result: AttemptResult, *, book: Path = BOOK) -> None:
     verdict = "[green]passed[/green]" if result.passed else "[red]not passed[/red]"
     console.rule("Result")
     console.print(f"Score {result.score:g} / {result.max:g} ({result.percent:.0f} %), "
@@ -75,15 +95,24 @@ def show_result(console: Console, result: AttemptResult) -> None:
             table.add_row(key, f"{score:g}/{mx:g}", f"{100 * score / mx:.0f}")
         console.print(table)
     reread = result.to_reread()
-    if reread:
-        console.print("Sections to re-read:")
-        for source in reread:
-            console.print(f"  - {source}", highlight=False)
-    else:
+    if not reread:
         console.print("Every question fully right: nothing to re-read.")
+        return
+    from thbcourse.book.sections import STUDENT_EDITION, place
+
+    console.print("Sections to re-read:")
+    places = [place(book, source) for source in reread]
+    for where in places:
+        console.print(f"  - {where.name}", markup=False, highlight=False)
+        if where.page:
+            console.print(f"    {_built(book, where.page)}", markup=False, highlight=False, soft_wrap=True)
+    if any(where.page for where in places) and not (book / STUDENT_EDITION / "index.html").is_file():
+        console.print("The student edition is not built yet: `thbcourse build --only student` writes it.",
+                      markup=False, highlight=False, soft_wrap=True)
 
 
-def run_interactive(paper: Paper, console: Console, ask: Callable[[str], str], *, immediate: bool) -> AttemptResult:
+def run_interactive(paper: Paper, console: Console, ask: Callable[[str], str], *, immediate: bool,
+                    book: Path = BOOK) -> AttemptResult:
     responses: dict[str, Any] = {}
     policy = paper.blueprint.grading
     for item in paper.items:
@@ -98,12 +127,13 @@ def run_interactive(paper: Paper, console: Console, ask: Callable[[str], str], *
             except ResponseError as err:
                 console.print(f"[red]{err}[/red] — try again.")
         if immediate and item.question.id in responses:
-            show_feedback(console, item, grader(item.question, item.points, policy)(responses[item.question.id]))
+            show_feedback(console, item, grader(item.question, item.points, policy)(responses[item.question.id]),
+                          book=book)
     result = mark_paper(paper, responses)
     if not immediate:
         for m in result.marks:
             show_question(console, m.item, len(paper.items))
-            show_feedback(console, m.item, m.graded)
+            show_feedback(console, m.item, m.graded, book=book)
     return result
 
 

@@ -101,12 +101,33 @@
     feedback.querySelector(".sc-notes").innerHTML = result[2].map(function (n) {  // HTML made safe by the build
       return "<li>" + data.notes[n] + "</li>";
     }).join("");
+    feedback.querySelector(".sc-key").hidden = result[1];  // the key, written by the build
     feedback.className = "sc-feedback " + (result[1] ? "sc-right" : score > 0 ? "sc-partly" : "sc-wrong");
+    showChoice(q);
     feedback.hidden = false;
     q.disabled = true;
     feedback.focus();
     attempt.scores[q.id] = {score: score, correct: result[1], source: q.querySelector(".sc-source a")};
     attempt.update();
+  }
+
+  /* A locked question keeps the learner's choice plain to see: each chosen option is outlined and
+     gets a "Your answer" marker inside its label (so screen readers say it with the option), and the
+     feedback repeats the choice. Matching, ordering and typed answers show their own values. */
+  function showChoice(q) {
+    var chosen = Array.from(q.querySelectorAll(".sc-choice input:checked"));
+    var given = q.querySelector(".sc-given");
+    given.hidden = !chosen.length;
+    given.textContent = "Your answer: " + chosen.map(function (i) {
+      return i.labels[0].textContent.trim();
+    }).join("; ");
+    chosen.forEach(function (i) {
+      var mark = document.createElement("span");
+      mark.className = "sc-yours";  // an inline block: heard as "<option> Your answer"
+      mark.textContent = "Your answer";
+      i.labels[0].append(mark);
+      i.closest(".sc-choice").classList.add("sc-chosen");
+    });
   }
 
   function move(button) {
@@ -137,6 +158,8 @@
       do { shuffle(items); } while (items.length > 2 && items.every(function (li, i) { return Number(li.dataset.index) === i; }));
       items.forEach(function (li) { list.appendChild(li); });
     });
+    q.querySelectorAll(".sc-yours").forEach(function (mark) { mark.remove(); });
+    q.querySelectorAll(".sc-chosen").forEach(function (choice) { choice.classList.remove("sc-chosen"); });
     q.querySelector(".sc-feedback").hidden = true;
     q.querySelector(".sc-missing").textContent = "";
   }
@@ -150,6 +173,7 @@
     var attempt = {number: 0, scores: {}};
 
     function paper() { return papers[attempt.number % papers.length]; }
+    function paperNumber(n) { return (n % papers.length + 1) + " of " + papers.length; }
 
     function showRecord() {
       var saved = record(quiz), line = box.querySelector(".sc-record");
@@ -207,8 +231,9 @@
         paper().querySelectorAll(".sc-q").forEach(reset);
         paper().hidden = false;
         box.querySelector(".sc-reread").hidden = true;
-        box.querySelector(".sc-score").textContent = "Attempt " + (attempt.number + 1) +
-          ": new questions, with the options in a new order.";
+        box.querySelector(".sc-score").textContent = "Attempt " + (attempt.number + 1) + ": paper " +
+          paperNumber(attempt.number) + ", new questions, with the options in a new order.";
+        button.textContent = "Try again (paper " + paperNumber(attempt.number + 1) + ")";
         box.querySelector("h3").focus();
       }
     });
