@@ -1,20 +1,26 @@
 """(d) The classroom app under a class of 300: one paced session, 20 questions, every answer checked afterwards.
 
-uvicorn serves the app on loopback, in a process of its own, with a SQLite gradebook. 300 simulated
-officers (httpx, async, one client each so that each has its own cookies) join the session and poll
-its state every 1.5 s as the page does. The trainer opens each question; every officer then loads the
-question page, fetches the style sheet and sends an answer, all at once, at most 64 requests in
-flight. Afterwards every answer is looked up in the gradebook.
+uvicorn serves the app on loopback, in a process of its own (one worker), with a SQLite gradebook.
+The 300 simulated officers (httpx, one client each so that each has its own cookies) are spread over
+CLIENTS processes of their own, so the load generator does not share a Python process with anyone.
+They join the session and poll its state every 1.5 s as the page does. For each question the trainer
+opens it, every officer loads the question page, then, with polling paused so that nothing else
+reaches the server, every officer sends an answer, and then fetches a static file (the style sheet).
+Afterwards every answer is looked up in the gradebook.
 
-Reported: answers lost (must be 0), answers stored per second while the class answers, and p50/p99
-latency of an answer submission against a static file (the style sheet) fetched by the same officers
-in the same bursts. All officers share one loopback address, so the per-address join limit (made
-for a classroom, where each phone has its own) is raised for the run.
+The server's own CPU time (from /proc/<pid>/stat) is read before and after each answer burst and each
+static-file burst, so the figures are the server's, not the load generator's: CPU per answer and per
+static file, and so answers and static files per CPU second, which is what one worker can serve at
+most. Reported beside them: answers lost (must be 0), the rates reached on this machine, how busy the
+server was while answering, and p50/p99 latencies seen by the officers. All officers share one
+loopback address, so the per-address join limit (made for a classroom, where each phone has its own)
+is raised for the run.
 """
 from __future__ import annotations
 
 import asyncio
 import multiprocessing
+import os
 import random
 import re
 import socket
@@ -36,7 +42,7 @@ from thbcourse.store.tables import attempts, learners, quiz_sessions, responses
 from thbcourse.web.app import KEEP_ALIVE
 from thbcourse.web.questions import form_state
 
-OFFICERS, QUESTIONS, IN_FLIGHT, POLL_SECONDS = 300, 20, 64, 1.5
+OFFICERS, QUESTIONS, CLIENTS, IN_FLIGHT, POLL_SECONDS = 300, 20, 4, 16, 1.5  # IN_FLIGHT: per client process
 PASSWORD = "benchmark trainer"
 BLUEPRINT = """\
 id: bench-web
@@ -44,6 +50,7 @@ title: Classroom benchmark
 purpose: practice
 sections: [{title: All, count: %d}]
 """ % QUESTIONS
+STEPS = ("page", "answer", "static")  # what officers do for each question, one burst each
 
 
 def _serve(db: str, quizzes: str, port: int) -> None:  # runs in the server process
@@ -67,6 +74,13 @@ def _csrf(page: str) -> str:
     return re.search(r'name="csrf" value="([^"]+)"', page).group(1)
 
 
+def cpu_seconds(pid: int) -> float:
+    """User + system CPU time of a process so far."""
+    with open(f"/proc/{pid}/stat") as f:
+        fields = f.read().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
 class Officer:
     def __init__(self, base: str, n: int):
         self.learner = f"bench-{n:03d}"
@@ -87,21 +101,23 @@ async def _timed(gate: asyncio.Semaphore, into: list[float] | None, request, err
         return r
 
 
-async def _class(base: str, db: str, course) -> dict:
-    gate = asyncio.Semaphore(IN_FLIGHT)
-    figures: dict[str, list[float]] = {"answer": [], "static": [], "page": [], "join": []}
-    errors: list[str] = []
-    trainer = httpx.AsyncClient(base_url=base, timeout=60)
-    token = _csrf((await trainer.get("/join")).text)
-    await trainer.post("/trainer/sign-in", data={"csrf": token, "password": PASSWORD})
-    r = await trainer.post("/trainer/sessions", data={"csrf": token, "blueprint": "bench-web", "mode": "paced"})
-    sid = int(r.headers["location"].rsplit("/", 1)[1])
-    code = re.search(r"Code <strong>(\w+)</strong>", (await trainer.get(r.headers["location"])).text).group(1)
-    with open_gradebook(db).connect() as conn:
-        seed = conn.execute(select(quiz_sessions.c.seed).where(quiz_sessions.c.id == sid)).scalar()
+def _client(base: str, quizzes: str, code: str, seed: int, numbers: range, barrier, quiet, results) -> None:
+    """One load-generating process: its share of the officers, in step with the others (runs in its own process)."""
+    course = load_course([Path(quizzes)], book_root=None)
     paper = draw(course, course.blueprint("bench-web"), seed)
+    results.put(asyncio.run(_officers(base, code, paper, numbers, barrier, quiet)))
 
-    officers = [Officer(base, n) for n in range(OFFICERS)]
+
+async def _officers(base: str, code: str, paper, numbers: range, barrier, quiet) -> dict:
+    loop = asyncio.get_running_loop()
+
+    async def step():  # wait for the other processes (and the trainer) without blocking the pollers
+        await loop.run_in_executor(None, barrier.wait)
+
+    gate = asyncio.Semaphore(IN_FLIGHT)
+    figures: dict[str, list[float]] = {"join": [], **{s: [] for s in STEPS}}
+    errors: list[str] = []
+    officers = [Officer(base, n) for n in numbers]
 
     async def join(o: Officer):
         page = await _timed(gate, None, o.client.get("/join"), errors)
@@ -114,48 +130,45 @@ async def _class(base: str, db: str, course) -> dict:
             errors.append(f"join {o.learner}: {r.status_code}")
 
     await asyncio.gather(*(join(o) for o in officers))
-
     done = asyncio.Event()
 
     async def poll(o: Officer):  # what each officer's page does in the background
         await asyncio.sleep(random.random() * POLL_SECONDS)
         while not done.is_set():
-            await _timed(gate, None, o.client.get("/play/state"), errors)
+            if not quiet.is_set():
+                await _timed(gate, None, o.client.get("/play/state"), errors)
             await asyncio.sleep(POLL_SECONDS)
 
     pollers = [asyncio.create_task(poll(o)) for o in officers]
-    rng = random.Random(11)
+    rng = random.Random(11 + numbers.start)
     expected: dict[tuple[str, str], str] = {}
-    answering = 0.0
 
-    async def answer(o: Officer, item, fields):
+    async def page(o: Officer, item):
         await _timed(gate, figures["page"], o.client.get("/play"), errors)
-        await _timed(gate, figures["static"], o.client.get("/static/app.css"), errors)
+
+    async def answer(o: Officer, item):
+        chosen = response(item.question, rng)
+        expected[(o.learner, item.question.id)] = dump_response(chosen)
+        fields = {k: sorted(v) if isinstance(v, set) else v for k, v in form_state(item, chosen).items()}
         r = await _timed(gate, figures["answer"], o.client.post("/play/answer", data={
             "csrf": o.csrf, "q": item.number, **fields}), errors)
         if r is not None and r.status_code != 303:
             errors.append(f"answer {o.learner} q{item.number}: {r.status_code}")
 
+    async def static(o: Officer, item):
+        await _timed(gate, figures["static"], o.client.get("/static/app.css"), errors)
+
+    await step()  # everyone has joined
     for item in paper.items:
-        await trainer.post(f"/trainer/sessions/{sid}/next", data={"csrf": token})
-        work = []
-        for o in officers:
-            chosen = response(item.question, rng)
-            expected[(o.learner, item.question.id)] = dump_response(chosen)
-            fields = {k: sorted(v) if isinstance(v, set) else v for k, v in form_state(item, chosen).items()}
-            work.append(answer(o, item, fields))
-        start = time.perf_counter()
-        await asyncio.gather(*work)
-        answering += time.perf_counter() - start
-        await trainer.post(f"/trainer/sessions/{sid}/close", data={"csrf": token})
-        await trainer.post(f"/trainer/sessions/{sid}/reveal", data={"csrf": token})
+        for burst in (page, answer, static):
+            await step()  # the trainer has opened the question, or the server's CPU time is read
+            await asyncio.gather(*(burst(o, item) for o in officers))
+            await step()
     done.set()
     await asyncio.gather(*pollers)
-    await trainer.post(f"/trainer/sessions/{sid}/finish", data={"csrf": token})
     for o in officers:
         await o.client.aclose()
-    await trainer.aclose()
-    return {"figures": figures, "errors": errors, "expected": expected, "answering": answering, "sid": sid}
+    return {"figures": figures, "errors": errors, "expected": expected}
 
 
 def _stored(db: str, sid: int) -> dict[tuple[str, str], str]:
@@ -171,13 +184,59 @@ def _ms(values: list[float], q: float) -> float:
     return 1000 * statistics.quantiles(values, n=100, method="inclusive")[int(q) - 1]
 
 
+def _class(base: str, db: str, quizzes: str, server_pid: int) -> dict:
+    """The trainer's side, in this process; the officers' side in CLIENTS processes."""
+    trainer = httpx.Client(base_url=base, timeout=60)
+    token = _csrf(trainer.get("/join").text)
+    trainer.post("/trainer/sign-in", data={"csrf": token, "password": PASSWORD})
+    r = trainer.post("/trainer/sessions", data={"csrf": token, "blueprint": "bench-web", "mode": "paced"})
+    sid = int(r.headers["location"].rsplit("/", 1)[1])
+    code = re.search(r"Code <strong>(\w+)</strong>", trainer.get(r.headers["location"]).text).group(1)
+    with open_gradebook(db).connect() as conn:
+        seed = conn.execute(select(quiz_sessions.c.seed).where(quiz_sessions.c.id == sid)).scalar()
+
+    context = multiprocessing.get_context("spawn")
+    barrier, quiet, results = context.Barrier(CLIENTS + 1, timeout=600), context.Event(), context.Queue()
+    share = -(-OFFICERS // CLIENTS)
+    clients = [context.Process(target=_client, args=(base, quizzes, code, seed, range(n, min(OFFICERS, n + share)),
+                                                     barrier, quiet, results), daemon=True)
+               for n in range(0, OFFICERS, share)]
+    for c in clients:
+        c.start()
+    cpu = {s: 0.0 for s in STEPS}
+    wall = {s: 0.0 for s in STEPS}
+    barrier.wait()  # everyone has joined
+    for _ in range(QUESTIONS):
+        trainer.post(f"/trainer/sessions/{sid}/next", data={"csrf": token})
+        for burst in STEPS:
+            if burst != "page":
+                quiet.set()  # no polling: only this burst reaches the server
+                time.sleep(0.3)  # polls already sent finish
+            before, start = cpu_seconds(server_pid), time.perf_counter()
+            barrier.wait()
+            barrier.wait()
+            wall[burst] += time.perf_counter() - start
+            cpu[burst] += cpu_seconds(server_pid) - before
+            quiet.clear()
+        trainer.post(f"/trainer/sessions/{sid}/close", data={"csrf": token})
+        trainer.post(f"/trainer/sessions/{sid}/reveal", data={"csrf": token})
+    parts = [results.get(timeout=600) for _ in clients]
+    for c in clients:
+        c.join(60)
+    trainer.post(f"/trainer/sessions/{sid}/finish", data={"csrf": token})
+    trainer.close()
+    merged = {"figures": {k: [v for p in parts for v in p["figures"][k]] for k in parts[0]["figures"]},
+              "errors": [e for p in parts for e in p["errors"]],
+              "expected": {k: v for p in parts for k, v in p["expected"].items()}}
+    return {**merged, "cpu": cpu, "wall": wall, "sid": sid}
+
+
 def bench_web() -> bool:
     with tempfile.TemporaryDirectory() as tmp:
         quizzes = Path(tmp) / "quizzes"
         (quizzes / "blueprints").mkdir(parents=True)
         write_banks(quizzes, 140)
         (quizzes / "blueprints" / "bench-web.yml").write_text(BLUEPRINT, encoding="utf-8")
-        course = load_course([quizzes], book_root=None)
         db = str(Path(tmp) / "gradebook.sqlite")
         open_gradebook(db).dispose()
         port = _free_port()
@@ -192,24 +251,30 @@ def bench_web() -> bool:
                 except httpx.TransportError:
                     time.sleep(0.1)
             start = time.perf_counter()
-            run = asyncio.run(_class(base, db, course))
+            run = _class(base, db, str(quizzes), server.pid)
             total = time.perf_counter() - start
             stored = _stored(db, run["sid"])
         finally:
             server.terminate()
             server.join(10)
-    expected, figures = run["expected"], run["figures"]
+    expected, figures, cpu, wall = run["expected"], run["figures"], run["cpu"], run["wall"]
     lost = sum(stored.get(key) != value for key, value in expected.items())
-    answers = len(expected)
-    rate = answers / run["answering"]
-    a50, a99, s50, s99 = (_ms(figures["answer"], 50), _ms(figures["answer"], 99),
-                          _ms(figures["static"], 50), _ms(figures["static"], 99))
+    answers, statics = len(figures["answer"]), len(figures["static"])
+    per_answer, per_static = cpu["answer"] / answers, cpu["static"] / statics
     ok = lost == 0 and not run["errors"]
-    print(f"(d) classroom app: {OFFICERS} officers x {QUESTIONS} questions = {answers:,} answers in one paced "
-          f"session ({total:.0f} s in all): lost {lost} (target 0) {'OK' if ok else 'MISSED'}; "
-          f"{rate:,.0f} answers/s stored while answering; answer p50 {a50:.0f} ms, p99 {a99:.0f} ms; "
-          f"static file p50 {s50:.0f} ms, p99 {s99:.0f} ms (ratio p50 {a50 / s50:.1f}x, p99 {a99 / s99:.1f}x); "
-          f"question page p50 {_ms(figures['page'], 50):.0f} ms; join p50 {_ms(figures['join'], 50):.0f} ms, "
+    print(f"(d) classroom app: {OFFICERS} officers in {CLIENTS} client processes x {QUESTIONS} questions = "
+          f"{len(expected):,} answers in one paced session ({total:.0f} s in all): lost {lost} (target 0) "
+          f"{'OK' if ok else 'MISSED'}")
+    print(f"    server CPU per answer {1000 * per_answer:.2f} ms = {1 / per_answer:,.0f} answers per CPU second "
+          f"(one worker's most); per static file {1000 * per_static:.2f} ms = {1 / per_static:,.0f} per CPU second; "
+          f"an answer costs {per_answer / per_static:.1f}x a static file; question page "
+          f"{1000 * cpu['page'] / len(figures['page']):.2f} ms (with the class polling)")
+    print(f"    reached here: {answers / wall['answer']:,.0f} answers/s (server busy "
+          f"{100 * cpu['answer'] / wall['answer']:.0f} % of that time), {statics / wall['static']:,.0f} static files/s "
+          f"(busy {100 * cpu['static'] / wall['static']:.0f} %); latency seen by the officers: answer p50 "
+          f"{_ms(figures['answer'], 50):.0f} ms, p99 {_ms(figures['answer'], 99):.0f} ms; static file p50 "
+          f"{_ms(figures['static'], 50):.0f} ms, p99 {_ms(figures['static'], 99):.0f} ms; question page p50 "
+          f"{_ms(figures['page'], 50):.0f} ms; join p50 {_ms(figures['join'], 50):.0f} ms, "
           f"p99 {_ms(figures['join'], 99):.0f} ms")
     if run["errors"]:
         print(f"    {len(run['errors'])} request(s) refused or failed, e.g. {run['errors'][0]}")

@@ -271,3 +271,158 @@ def test_stats_command(db_url, course_dir, sample_course):
     assert (course_dir / "st/sample-quiz-item-analysis.csv").read_text(encoding="utf-8-sig").startswith("question,")
     missing = cli("stats", "nope", db=db_url)
     assert missing.exit_code == 1 and "no complete attempts" in missing.output
+
+
+# --- exports: breakdowns against a plain computation, XLSX cells ---------------------------------
+
+def _half_up(value: float, digits: int) -> float:
+    """How the database rounds (SQLite's round, PostgreSQL's numeric round): half away from zero."""
+    from decimal import ROUND_HALF_UP, Decimal
+
+    return float(Decimal(repr(value)).quantize(Decimal(1).scaleb(-digits), rounding=ROUND_HALF_UP))
+
+
+def _synthetic_gradebook(engine, seed: int = 3) -> None:
+    """Learners who took three quizzes up to three times, each time on a different draw of questions
+    across topics and objectives, with partial marks and some attempts left open."""
+    import random
+
+    from sqlalchemy import insert
+
+    from thbcourse.store.gradebook import now
+
+    rng = random.Random(seed)
+    pool = {quiz: [(f"{quiz}-q{k}", ("chain", "fraud", "legal-frame")[k % 3], f"obj.{quiz[-1]}{k % 4}",
+                    float(1 + k % 3)) for k in range(7)] for quiz in ("quiz-a", "quiz-b", "task-c")}
+    with writer(engine).begin() as conn:
+        for n in range(9):
+            lid = learner_id(conn, f"ofc-{n}", create=True)
+            for quiz, questions in pool.items():
+                for take in range(rng.randrange(4)):
+                    paper = rng.sample(questions, rng.randrange(2, len(questions) + 1))
+                    attempt = open_attempt(conn, learner=lid, blueprint=quiz, seed=take,
+                                           max_score=sum(q[3] for q in paper), pass_mark=60)
+                    conn.execute(insert(responses), [
+                        dict(attempt_id=attempt, question_id=qid, topic=topic, objective=objective, answer="0",
+                             score=rng.randrange(int(most * 4) + 1) / 4, max_score=most, answered_at=now())
+                        for qid, topic, objective, most in paper])
+                    if rng.random() > 0.15:  # the others are still open: never exported
+                        close_attempt(conn, attempt)
+
+
+def _expected_table(engine, policy: str) -> tuple[list[str], list[list]]:
+    """The per-topic, per-objective and per-question export computed in Python from the raw rows."""
+    from collections import defaultdict
+    from datetime import timezone
+
+    with engine.connect() as conn:
+        rows = conn.execute(select(attempts.c.id, learners.c.code, attempts.c.blueprint, attempts.c.status,
+                                   attempts.c.finished_at, attempts.c.score, attempts.c.max_score,
+                                   attempts.c.percent, attempts.c.passed)
+                            .join(learners, learners.c.id == attempts.c.learner_id)).all()
+        answers = conn.execute(select(responses.c.attempt_id, responses.c.question_id, responses.c.topic,
+                                      responses.c.objective, responses.c.score, responses.c.max_score)).all()
+    taken = defaultdict(list)
+    for a in rows:
+        if a.status == "complete":
+            taken[(a.code, a.blueprint)].append(a)
+    picked = []
+    for key in sorted(taken):
+        ordered = sorted(taken[key], key=lambda a: (a.finished_at, a.id))
+        numbered = list(enumerate(ordered, 1))
+        chosen = {"first": numbered[:1], "last": numbered[-1:], "all": numbered,
+                  "best": [min(numbered, key=lambda n_a: (-n_a[1].percent, n_a[1].finished_at, n_a[1].id))]}[policy]
+        picked += chosen
+    by_attempt = defaultdict(list)
+    for r in answers:
+        by_attempt[r.attempt_id].append(r)
+    ids = {a.id for _, a in picked}
+    columns = {kind: sorted({getattr(r, kind) for i in ids for r in by_attempt[i]})
+               for kind in ("topic", "objective", "question_id")}
+    header = ["learner", "quiz", "attempt", "score", "max", "percent", "result", "date (UTC)"]
+    header += [f"topic % {k}" for k in columns["topic"]] + [f"objective % {k}" for k in columns["objective"]]
+    header += [f"question {k}" for k in columns["question_id"]]
+    table = []
+    for number, a in picked:
+        when = a.finished_at.astimezone(timezone.utc) if a.finished_at.tzinfo else a.finished_at
+        row = [a.code, a.blueprint, number, _half_up(a.score, 4), _half_up(a.max_score, 4), _half_up(a.percent, 2),
+               "pass" if a.passed else "fail", when.strftime("%Y-%m-%d %H:%M:%S")]
+        for kind in ("topic", "objective"):
+            sums = defaultdict(lambda: [0.0, 0.0])
+            for r in by_attempt[a.id]:
+                sums[getattr(r, kind)][0] += r.score
+                sums[getattr(r, kind)][1] += r.max_score
+            row += [(_half_up(100.0 * sums[k][0] / sums[k][1], 2) if sums[k][1] else 0.0) if k in sums else None
+                    for k in columns[kind]]
+        scores = {r.question_id: r.score for r in by_attempt[a.id]}
+        row += [_half_up(scores[k], 4) if k in scores else None for k in columns["question_id"]]
+        table.append(row)
+    return header, table
+
+
+@pytest.mark.parametrize("chunk", [3, 2000])
+def test_breakdowns_agree_with_a_plain_computation_under_every_policy(db_url, monkeypatch, chunk):
+    from thbcourse.store import exports
+
+    monkeypatch.setattr(exports, "CHUNK", chunk)  # a few attempts at a time: the same table whatever the chunk
+    engine = open_gradebook(db_url)
+    _synthetic_gradebook(engine)
+    for policy in ("first", "best", "last", "all"):
+        with engine.connect() as conn:
+            header, rows = exports.score_table(conn, policy=policy, per_topic=True, per_objective=True,
+                                               per_question=True)
+            got = [list(row) for row in rows]
+        expected_header, expected = _expected_table(engine, policy)
+        assert header == expected_header
+        assert got == expected, policy
+        assert any(v is None for row in got for v in row)  # papers differ: some questions are not on them
+
+
+def test_xlsx_export_has_the_csv_cells_typed(db_url, tmp_path):
+    from thbcourse.store.exports import export_scores
+
+    engine = open_gradebook(db_url)
+    _synthetic_gradebook(engine)
+    options = dict(policy="all", per_topic=True, per_objective=True, per_question=True)
+    assert export_scores(engine, tmp_path / "s.csv", who="test", **options) == export_scores(
+        engine, tmp_path / "s.xlsx", who="test", **options)
+    with open(tmp_path / "s.csv", encoding="utf-8-sig", newline="") as f:
+        text = list(csv.reader(f))
+    sheet = load_workbook(tmp_path / "s.xlsx").active
+    assert sheet.title == "scores" and sheet.max_row == len(text) and sheet.max_column == len(text[0])
+    for row, cells in zip(text, sheet.iter_rows(max_col=len(text[0]))):
+        for value, cell in zip(row, cells):
+            if value == "":
+                assert cell.value is None  # an empty cell, not an empty text
+            elif cell.data_type == "n":
+                assert repr(cell.value) == value or str(cell.value) == value
+            else:
+                assert cell.data_type == "s" and cell.value == value
+
+
+def test_xlsx_writer_escapes_text_and_places_sparse_cells(tmp_path):
+    import zipfile
+
+    from thbcourse.store.xlsx import write_sheet
+
+    rows = [
+        (["ofc-1", "quiz", 1, 2.5, None, "pass"], [(10, 0.25), (30, 1.0), (800, "far")]),
+        (["a & b <c>", "=1+1", True, float("inf"), -0.0, ""], []),
+        ([" lead", "trail ", "bell\x07", "cr\rhere", "line\nbreak", "_x0041_"], [(7, "")]),
+        ([None, "second", None, 7], ()),
+    ]
+    assert write_sheet(tmp_path / "w.xlsx", ["h1", "h2"], rows, sheet="scores") == 4
+    sheet = load_workbook(tmp_path / "w.xlsx").active
+    got = {c.coordinate: (c.value, c.data_type) for row in sheet.iter_rows() for c in row if c.value is not None}
+    assert got == {
+        "A1": ("h1", "s"), "B1": ("h2", "s"),
+        "A2": ("ofc-1", "s"), "B2": ("quiz", "s"), "C2": (1, "n"), "D2": (2.5, "n"), "F2": ("pass", "s"),
+        "K2": (0.25, "n"), "AE2": (1.0, "n"), "ADU2": ("far", "s"),
+        "A3": ("a & b <c>", "s"), "B3": ("=1+1", "s"), "C3": (True, "b"), "D3": ("inf", "s"), "E3": (-0.0, "n"),
+        # Excel's escapes for what XML cannot carry (openpyxl shows them as written; Excel decodes them)
+        "A4": (" lead", "s"), "B4": ("trail ", "s"), "C4": ("bell_x0007_", "s"), "D4": ("cr_x000D_here", "s"),
+        "E4": ("line\nbreak", "s"), "F4": ("_x005F_x0041_", "s"),
+        "B5": ("second", "s"), "D5": (7, "n"),
+    }
+    sheet_xml = zipfile.ZipFile(tmp_path / "w.xlsx").read("xl/worksheets/sheet1.xml").decode()
+    assert "<f>" not in sheet_xml and 't="s"' not in sheet_xml  # no formulas, no shared-string lookups

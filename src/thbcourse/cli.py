@@ -4,8 +4,6 @@ Problems in authored files are printed as `path:line:column: message` (exit 1), 
 """
 from __future__ import annotations
 
-import getpass
-import secrets
 import sys
 from functools import wraps
 from pathlib import Path
@@ -15,19 +13,33 @@ import click
 from thbcourse.problems import AuthoringError, NotFound
 
 QUIZZES = Path("quizzes")
+
+
+def _user_name() -> str:
+    import getpass
+
+    return getpass.getuser()
+
+
 DB_OPTION = click.option("--db", envvar="THBCOURSE_DB", metavar="URL|PATH",
                          help="Gradebook: a SQLite file or a PostgreSQL URL (default: the user's data folder).")
-BY_OPTION = click.option("--by", default=lambda: getpass.getuser(), show_default="your user name",
+BY_OPTION = click.option("--by", default=_user_name, show_default="your user name",
                          help="Who does this (written to the export log).")
+# Input that the drawing rules and the gradebook refuse, by module. Each command imports only what it
+# uses, so the handler looks the classes up among the modules already loaded: an error of a module
+# that was never imported cannot have been raised.
+REFUSALS = {"thbcourse.engine.draw": "DrawError", "thbcourse.store.gradebook": "GradebookError"}
+
+
+def _refused(err: Exception) -> bool:
+    loaded = [getattr(sys.modules[module], name) for module, name in REFUSALS.items() if module in sys.modules]
+    return isinstance(err, (NotFound, *loaded))
 
 
 def reports_problems(command):
     """Print authoring problems and refused input for people, and exit 1."""
     @wraps(command)
     def wrapper(*args, **kwargs):
-        from thbcourse.engine.draw import DrawError
-        from thbcourse.store.gradebook import GradebookError
-
         try:
             return command(*args, **kwargs)
         except AuthoringError as err:
@@ -35,7 +47,9 @@ def reports_problems(command):
                 click.echo(str(problem), err=True)
             click.echo(f"{len(err.problems)} problem(s) found.", err=True)
             sys.exit(1)
-        except (DrawError, NotFound, GradebookError) as err:
+        except Exception as err:
+            if not _refused(err):
+                raise
             click.echo(f"error: {err}", err=True)
             sys.exit(1)
     return wrapper
@@ -44,7 +58,7 @@ def reports_problems(command):
 def _course(paths=(QUIZZES,), book: Path = Path(".")):
     from thbcourse.bank.course import load_course
 
-    return load_course([Path(p) for p in paths], book_root=book)
+    return load_course([Path(p) for p in paths], book_root=book, keep_book_facts=True)
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
@@ -158,7 +172,10 @@ def take(blueprint: str, seed: int | None, answers: Path | None, feedback: str, 
 
     course = _course()
     bp = course.blueprint(blueprint)
-    seed = secrets.randbelow(10**6) if seed is None else seed
+    if seed is None:
+        import secrets
+
+        seed = secrets.randbelow(10**6)
     paper = draw_paper(course, bp, seed)
     console = Console(highlight=False)
     console.print(f"[bold]{bp.title}[/bold] · {len(paper.items)} questions · seed {seed}")
@@ -185,11 +202,14 @@ def take(blueprint: str, seed: int | None, answers: Path | None, feedback: str, 
               help="Where the editions, slides and workbooks are written.")
 @click.option("--only", type=click.Choice(["trainer", "student", "slides", "workbooks"]), multiple=True,
               help="Build only these parts (repeatable). Default: all.")
-def build(out: Path, only: tuple[str, ...]) -> None:
-    """Build the trainer and student editions, the slide decks and the workbooks."""
+@click.option("--clean", is_flag=True, help="Delete the parts' earlier output and build them afresh.")
+def build(out: Path, only: tuple[str, ...], clean: bool) -> None:
+    """Build the trainer and student editions, the slide decks and the workbooks.
+
+    Only what changed since the last build is rebuilt."""
     from thbcourse.book.build import main as build_main
 
-    sys.exit(build_main(out=out, only=only or None))
+    sys.exit(build_main(out=out, only=only or None, clean=clean))
 
 
 @main.group()

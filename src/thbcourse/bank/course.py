@@ -17,7 +17,7 @@ from thbcourse.bank.checks import check_question
 from thbcourse.bank.model import QUESTION_TYPES, Bank, BankInfo, Question
 from thbcourse.bank.rubric import Rubric
 from thbcourse.bank.yamlfile import YamlDocument, read_yaml
-from thbcourse.problems import AuthoringError, NotFound, Problem, display_path
+from thbcourse.problems import AuthoringError, NotFound, Problem
 
 QUIZ_SUFFIXES = (".yml", ".yaml")
 
@@ -55,7 +55,10 @@ def quiz_files(paths: Iterable[Path]) -> list[Path]:
     return found
 
 
-def load_course(paths: Iterable[Path] = (Path("quizzes"),), *, book_root: Path | None = Path(".")) -> Course:
+def load_course(paths: Iterable[Path] = (Path("quizzes"),), *, book_root: Path | None = Path("."),
+                keep_book_facts: bool = False) -> Course:
+    """With `keep_book_facts` (the commands), what the checks read from the book is kept in its _build
+    folder, so that the next run reads only the pages that changed (thbcourse.bank.bookfacts)."""
     course, problems = Course(), []
     documents: list[tuple[YamlDocument, BaseModel]] = []
     for path in quiz_files(paths):
@@ -84,7 +87,7 @@ def load_course(paths: Iterable[Path] = (Path("quizzes"),), *, book_root: Path |
             course.blueprint_paths[parsed.id] = doc.path
     problems += _check_variants(course, documents)
     if book_root is not None and (book_root / "book").is_dir():
-        problems += _check_against_book(course, documents, book_root)
+        problems += _check_against_book(course, documents, book_root, keep_book_facts)
     from thbcourse.engine.draw import blueprint_problems  # the drawing rules own feasibility
 
     for doc, parsed in documents:
@@ -117,7 +120,7 @@ def _add_bank(course: Course, doc: YamlDocument, bank: Bank, first_seen: dict) -
             where, line = first_seen[q.id]
             problems.append(doc.problem(loc + ("id",), f"question id {q.id!r} is already used at {where}:{line}"))
             continue
-        first_seen[q.id] = course.where[q.id] = (display_path(doc.path), doc.position(loc + ("id",))[0])
+        first_seen[q.id] = course.where[q.id] = (doc.shown, doc.position(loc + ("id",))[0])
         course.questions[q.id] = q if q.topic else q.model_copy(update={"topic": bank.topic})
         course.bank_of[q.id] = bank.id
     return problems
@@ -165,12 +168,13 @@ def _check_variants(course: Course, documents) -> list[Problem]:
     return problems
 
 
-def _check_against_book(course: Course, documents, book_root: Path) -> list[Problem]:
-    from thbcourse.book.objectives import heading_anchors, read_objectives
+def _check_against_book(course: Course, documents, book_root: Path, keep: bool) -> list[Problem]:
+    from thbcourse.bank.bookfacts import BookFacts
 
     problems: list[Problem] = []
+    book = BookFacts(book_root, keep=keep)
     try:
-        objectives = read_objectives(book_root)
+        objectives = book.objectives()
     except AuthoringError as err:  # a chapter's own declaration is broken: report it with the rest
         objectives, problems = {}, list(err.problems)
     anchors: dict[Path, set[str]] = {}
@@ -191,11 +195,12 @@ def _check_against_book(course: Course, documents, book_root: Path) -> list[Prob
                 problems.append(doc.problem(loc + ("source",), f"source page {page} does not exist"))
                 continue
             if page_path not in anchors:
-                anchors[page_path] = set(heading_anchors(page_path))
+                anchors[page_path] = book.anchors(page_path)
             if anchor not in anchors[page_path]:
                 close = difflib.get_close_matches(anchor, sorted(anchors[page_path]), n=1)
                 hint = f"; did you mean #{close[0]}?" if close else ""
                 problems.append(doc.problem(loc + ("source",), f"{page} has no heading with anchor #{anchor}{hint}"))
+    book.save()
     return problems
 
 

@@ -40,6 +40,7 @@ _constructor = yaml.constructor.SafeConstructor()
 @dataclass
 class YamlDocument:
     path: Path
+    shown: str  # the path as problems name it (display_path), worked out once per file
     data: Any
     root: yaml.Node
     question_lines: list[int] = field(default_factory=list)  # index in the file of each parsed question
@@ -62,7 +63,7 @@ class YamlDocument:
 
     def problem(self, loc: tuple, message: str, *, at_key: bool = False) -> Problem:
         line, col = self.position(loc, at_key=at_key)
-        return Problem(display_path(self.path), line, col, message)
+        return Problem(self.shown, line, col, message)
 
 
 def _child(node: yaml.Node, part: Any):
@@ -126,7 +127,7 @@ def read_yaml(path: Path) -> tuple[YamlDocument | None, list[Problem]]:
         builder.refused.append((refused.node or root, refused.message))
     if builder.refused:
         return None, [Problem(shown, n.start_mark.line + 1, n.start_mark.column + 1, m) for n, m in builder.refused]
-    return YamlDocument(path, data, root), []
+    return YamlDocument(path, shown, data, root), []
 
 
 class _Builder:

@@ -232,10 +232,16 @@ def _fence(name: str, body: str) -> str:
 
 
 def write_sources(root: Path, src: Path, *, notes: bool) -> list[str]:
-    """Write one MyST file per deck and an index deck into src; returns the deck names."""
-    if src.exists():
-        shutil.rmtree(src)
-    src.mkdir(parents=True)
+    """Write one MyST file per deck and an index deck into src; returns the deck names. A file whose
+    text is unchanged is left alone, so that Sphinx reads again only the decks that changed."""
+    src.mkdir(parents=True, exist_ok=True)
+    written = set()
+
+    def write(path: Path, text: str) -> None:
+        written.add(path)
+        if not path.is_file() or path.read_text(encoding="utf-8") != text:
+            path.write_text(text, encoding="utf-8")
+
     plain, bib = Plain(root), Bibliography(root)
     decks, problems = [], []
     for path in deck_pages(root):
@@ -248,14 +254,16 @@ def write_sources(root: Path, src: Path, *, notes: bool) -> list[str]:
         except AuthoringError as err:
             problems += err.problems
             continue
-        (src / path.name).write_text(deck_markdown(root, slides, notes=notes), encoding="utf-8")
+        write(src / path.name, deck_markdown(root, slides, notes=notes))
         decks.append((path.stem, plain(read_page(path).title)))
     if problems:
         raise AuthoringError(problems)
     index = [f"# Slide decks\n\n{{.subtitle}}\n{COURSE}\n\n"]
     index += [f"- {{doc}}`{title} <{stem}>`\n" for stem, title in decks]
     index.append("\n```{toctree}\n:hidden:\n\n" + "".join(f"{stem}\n" for stem, _ in decks) + "```\n")
-    (src / "index.md").write_text("".join(index), encoding="utf-8")
+    write(src / "index.md", "".join(index))
+    for stale in set(src.glob("*.md")) - written:  # a deck whose source is gone
+        stale.unlink()
     return [stem for stem, _ in decks]
 
 

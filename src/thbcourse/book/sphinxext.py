@@ -15,6 +15,7 @@ same code the quiz validator uses, so the links need no list kept by hand.
 from __future__ import annotations
 
 import difflib
+import json
 import posixpath
 import re
 from dataclasses import dataclass, field
@@ -35,16 +36,17 @@ from sphinxcontrib.bibtex.style.referencing.author_year import AuthorYearReferen
 
 from thbcourse.bank.course import load_course, quiz_files
 from thbcourse.book import selfcheck
-from thbcourse.book.myst import Block
+from thbcourse.book.myst import Block, read_page
 from thbcourse.book.objectives import (
     ACTIVITY, FICTIONAL, Objective, collect_objectives, parse_activity, parse_objectives, parse_overview,
     read_overviews,
 )
-from thbcourse.book.slides import deck_for
+from thbcourse.book.slides import DECKS, deck_for
 from thbcourse.engine.draw import DrawError
 from thbcourse.problems import AuthoringError
 
 STATIC = Path(__file__).parent / "static" / "book"
+SHARED = "thbcourse-shared.json"  # in the doctree folder: what pages show of other pages (_note_shared)
 logger = logging.getLogger(__name__)
 
 
@@ -69,12 +71,14 @@ class _CourseDirective(SphinxDirective):
         return [nodes.Text(" "), nodes.literal(text=oid, classes=["objective-id"])]
 
     def objectives(self) -> dict[str, Objective]:
-        """The declared objectives; this page is re-read whenever a chapter changes. Problems are
+        """The declared objectives; this page is re-read whenever they change. Problems are
         left to the page that declares the objectives, which reports them with their line."""
-        root = Path(self.env.srcdir)
-        for path in sorted(root.glob("book/**/*.md")):
-            self.env.note_dependency(str(path))
-        return collect_objectives(root)[0]
+        self.note_shared()
+        return collect_objectives(Path(self.env.srcdir))[0]
+
+    def note_shared(self) -> None:
+        """This page shows what other pages declare (objectives, exercise overviews, headings)."""
+        self.env.note_dependency(str(Path(self.env.doctreedir) / SHARED))
 
 
 class LearningObjectives(_CourseDirective):
@@ -259,8 +263,7 @@ class ChapterResources(_CourseDirective):
             prefix = page.name[:3]
             mine = {o.id for o in objectives.values() if o.path.name[:3] == prefix and prefix[:2].isdigit()}
         chapter = next((o.path.resolve() for o in objectives.values() if o.id in mine), page)
-        for path in sorted(root.glob("exercises/*.md")):
-            self.env.note_dependency(str(path))
+        self.note_shared()
         try:
             overviews = read_overviews(root)
         except AuthoringError:
@@ -407,6 +410,28 @@ def _add_static(app: Sphinx, config) -> None:
     config.html_static_path.append(str(STATIC))
 
 
+def _note_shared(app: Sphinx) -> None:
+    """Write what pages show of other pages to one file, when it changed since the last build: the
+    objectives, the exercises' overviews and the headings (self-checks name the sections to re-read).
+    Pages that show them depend on this file, not on every page, so editing the text of a chapter
+    re-reads that chapter only."""
+    root = Path(app.srcdir)
+    objectives, problems = collect_objectives(root)
+    try:
+        overviews = {stem: [o.objectives, o.format, o.timing] for stem, o in read_overviews(root).items()}
+    except AuthoringError as err:
+        overviews = [str(p) for p in err.problems]  # the exercise page reports them
+    headings = {p.relative_to(root).as_posix(): [(s.level, s.text, s.label) for s in read_page(p).sections]
+                for p in sorted(root.glob("book/**/*.md")) if p.parent != root / DECKS}
+    declared = {o.id: [o.text, o.path.relative_to(root).as_posix()] for o in objectives.values()}
+    shared = json.dumps({"objectives": declared, "problems": [str(p) for p in problems], "overviews": overviews,
+                         "headings": headings}, sort_keys=True, indent=0)
+    path = Path(app.doctreedir) / SHARED
+    if not path.is_file() or path.read_text(encoding="utf-8") != shared:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(shared, encoding="utf-8")
+
+
 def _load_quizzes(app: Sphinx) -> None:
     """Load the banks and blueprints once per build, for the self-checks of the chapter pages.
     A book without a quizzes/ folder has no self-checks; problems fail the build like any warning."""
@@ -433,6 +458,7 @@ def setup(app: Sphinx) -> dict:
     app.connect("doctree-resolved", _number_tasks)
     app.connect("config-inited", _add_static)
     app.connect("builder-inited", _load_quizzes)
+    app.connect("builder-inited", _note_shared)
     app.connect("html-page-context", _name_sidebar_toggles, priority=600)  # after the theme's
     app.connect("doctree-read", _refuse_maths)
     app.add_css_file("thbcourse.css")

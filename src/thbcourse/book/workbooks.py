@@ -22,6 +22,8 @@ EDITIONS = ("student", "trainer")
 
 
 def write_workbooks(root: Path, dest: Path) -> list[Path]:
+    """Write each exercise's workbooks under dest/<edition>/. A notebook whose text is unchanged is
+    left alone, and one whose exercise is gone is removed: dest is updated, not rebuilt."""
     plain, objectives = Plain(root), read_objectives(root)
     rubrics = _rubrics(root)
     written = []
@@ -32,9 +34,13 @@ def write_workbooks(root: Path, dest: Path) -> list[Path]:
             nb.metadata["thbcourse"] = {"exercise": path.stem, "edition": edition}
             nbformat.validate(nb)
             target = dest / edition / f"{path.stem}.ipynb"
+            text = nbformat.writes(nb) + "\n"  # as nbformat.write ends the file
             target.parent.mkdir(parents=True, exist_ok=True)
-            nbformat.write(nb, target)
+            if not target.is_file() or target.read_text(encoding="utf-8") != text:
+                target.write_text(text, encoding="utf-8")
             written.append(target)
+    for stale in {p for edition in EDITIONS for p in (dest / edition).glob("*.ipynb")} - set(written):
+        stale.unlink()
     return written
 
 
@@ -108,7 +114,8 @@ def workbook(page: Page, plain: Plain, objectives: dict, *, trainer: bool,
             pending.append(page.lines[n - 1])
         n += 1
     flush()
-    return new_notebook(cells=[new_markdown_cell(c) for c in cells],
+    # numbered cell ids (nbformat draws random ones): the same page gives the same notebook
+    return new_notebook(cells=[new_markdown_cell(c, id=f"cell-{n}") for n, c in enumerate(cells, 1)],
                         metadata={"language_info": {"name": "markdown"}})
 
 

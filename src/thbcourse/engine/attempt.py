@@ -1,17 +1,18 @@
 """Marking a whole paper: totals, pass or fail, and the breakdowns that tell a learner what to re-read."""
 from __future__ import annotations
 
+import weakref
 from collections import defaultdict
 from dataclasses import dataclass, field
 from typing import Any
 
 from thbcourse.engine.draw import Paper, PaperItem
-from thbcourse.engine.grade import Graded, grader
+from thbcourse.engine.grade import Graded, Grader, grader
 
 UNANSWERED = None
 
 
-@dataclass
+@dataclass(slots=True)  # one per item of every paper marked: slots make them cheaper to build
 class Mark:
     item: PaperItem
     response: Any  # canonical response, or None when unanswered
@@ -60,14 +61,27 @@ class AttemptResult:
 
 def mark_paper(paper: Paper, responses: dict[str, Any]) -> AttemptResult:
     """Grade every item; `responses` maps question id -> canonical response (missing = unanswered)."""
-    result = AttemptResult(paper)
-    policy = paper.blueprint.grading
-    for item in paper.items:
-        q = item.question
-        response = responses.get(q.id, UNANSWERED)
+    marks = []
+    add, answer = marks.append, responses.get
+    for item, qid, grade in _plan(paper):
+        response = answer(qid, UNANSWERED)
         if response is UNANSWERED:
-            graded = Graded(0.0, item.points, (), q.feedback, q.source)
+            q = item.question
+            add(Mark(item, response, Graded(0.0, item.points, (), q.feedback, q.source)))
         else:
-            graded = grader(q, item.points, policy)(response)
-        result.marks.append(Mark(item, response, graded))
-    return result
+            add(Mark(item, response, grade(response)))
+    return AttemptResult(paper, marks)
+
+
+_plans: dict[int, list] = {}  # id(paper) -> its plan, dropped when the paper is collected
+
+
+def _plan(paper: Paper) -> list[tuple[PaperItem, str, Grader]]:
+    """Per item: the question id and the compiled grader; made once per paper."""
+    plan = _plans.get(id(paper))
+    if plan is None:
+        policy = paper.blueprint.grading
+        plan = _plans[id(paper)] = [(item, item.question.id, grader(item.question, item.points, policy))
+                                    for item in paper.items]
+        weakref.finalize(paper, _plans.pop, id(paper), None)
+    return plan

@@ -3,6 +3,11 @@
 One row per learner x quiz (or per attempt with the policy 'all'), read with one SQL query that
 ranks attempts with window functions; nothing is queried per learner. Text cells that a spreadsheet
 would run as a formula (starting with =, +, -, @, tab or carriage return) are neutralised.
+
+The per-topic, per-objective and per-question columns are grouped sums computed by the database for
+CHUNK exported attempts at a time, as their rows stream past: memory does not grow with the rows.
+Only the header needs the keys of the whole export first (one DISTINCT query). The header's keys and
+the rows come from one read transaction (on PostgreSQL one snapshot: REPEATABLE READ).
 """
 from __future__ import annotations
 
@@ -10,8 +15,8 @@ import csv
 import json
 import os
 import tempfile
-from collections import defaultdict
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
+from contextlib import closing
 from pathlib import Path
 
 from sqlalchemy import Connection, Engine, Float, Numeric, and_, case, cast, exists, func, insert, literal, select
@@ -22,6 +27,18 @@ from thbcourse.store.tables import attempts, export_log, learners, memberships, 
 
 POLICIES = ("first", "best", "last", "all")
 FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+ORDER = {  # which attempt comes first under each policy
+    "first": (attempts.c.finished_at, attempts.c.id),
+    "last": (attempts.c.finished_at.desc(), attempts.c.id.desc()),
+    "best": (attempts.c.percent.desc(), attempts.c.finished_at, attempts.c.id),
+    "all": (attempts.c.finished_at, attempts.c.id),
+}
+PARTITION = (attempts.c.learner_id, attempts.c.blueprint)
+BREAKDOWNS = (("per_topic", responses.c.topic, "topic % "), ("per_objective", responses.c.objective, "objective % "),
+              ("per_question", responses.c.question_id, "question "))
+CHUNK = 2000  # exported attempts read (and their breakdowns summed) at a time
+
+Row = tuple[Sequence, list[tuple[int, float]]]
 
 
 def neutralise(value):
@@ -31,16 +48,7 @@ def neutralise(value):
     return value
 
 
-def _ranked(conn: Connection, *, policy: str, cohort: str | None, quizzes: tuple[str, ...],
-            with_names: bool, csv_safe: bool):
-    """The export as one query whose columns are the finished cells (id first, for the breakdowns)."""
-    order = {
-        "first": (attempts.c.finished_at, attempts.c.id),
-        "last": (attempts.c.finished_at.desc(), attempts.c.id.desc()),
-        "best": (attempts.c.percent.desc(), attempts.c.finished_at, attempts.c.id),
-        "all": (attempts.c.finished_at, attempts.c.id),
-    }[policy]
-    partition = (attempts.c.learner_id, attempts.c.blueprint)
+def _conditions(conn: Connection, cohort: str | None, quizzes: tuple[str, ...]) -> list:
     conditions = [attempts.c.status == "complete"]
     if quizzes:
         conditions.append(attempts.c.blueprint.in_(quizzes))
@@ -48,28 +56,45 @@ def _ranked(conn: Connection, *, policy: str, cohort: str | None, quizzes: tuple
         cid = cohort_id(conn, cohort)
         conditions.append(exists().where(memberships.c.learner_id == attempts.c.learner_id,
                                          memberships.c.cohort_id == cid))
-    text = _csv_text if csv_safe else (lambda column: column)
-    cells = [text(learners.c.code).label("learner")]
+    return conditions
+
+
+def _exported(policy: str, conditions: list):
+    """The ids of the exported attempts and nothing else (what the breakdowns' keys need)."""
+    if policy == "all":
+        return select(attempts.c.id).where(*conditions)
+    ranked = select(attempts.c.id, func.row_number().over(partition_by=PARTITION, order_by=ORDER[policy])
+                    .label("rank")).where(*conditions).subquery()
+    return select(ranked.c.id).where(ranked.c.rank == 1)
+
+
+def _ranked(conn: Connection, *, policy: str, conditions: list, with_names: bool, csv_safe: bool):
+    """The export as one query whose columns are the finished cells (id first, for the breakdowns).
+
+    The attempts are ranked first and only the exported ones are made into cells.
+    """
+    columns = [attempts.c.id, learners.c.code, attempts.c.blueprint, attempts.c.score, attempts.c.max_score,
+               attempts.c.percent, attempts.c.passed, attempts.c.finished_at,
+               func.row_number().over(partition_by=PARTITION, order_by=ORDER["all"]).label("attempt")]
     if with_names:
-        cells += [text(func.coalesce(learners.c.name, "")).label("name"),
-                  text(func.coalesce(learners.c.email, "")).label("email")]
-    cells += [text(attempts.c.blueprint).label("quiz"),
-              func.row_number().over(partition_by=partition, order_by=(attempts.c.finished_at, attempts.c.id))
-              .label("attempt"),
-              _round(conn, attempts.c.score, 4).label("score"), _round(conn, attempts.c.max_score, 4).label("max"),
-              _round(conn, attempts.c.percent, 2).label("percent"),
-              case((attempts.c.passed, "pass"), else_="fail").label("result"),
-              _utc_text(conn, attempts.c.finished_at).label("date")]
-    hidden = [attempts.c.id.label("attempt_id"), learners.c.code.label("sort_code"),
-              attempts.c.blueprint.label("sort_quiz")]
+        columns += [learners.c.name, learners.c.email]
     if policy != "all":  # 'all' keeps every attempt: no second ranking needed
-        hidden.append(func.row_number().over(partition_by=partition, order_by=order).label("rank"))
-    inner = (select(*hidden, *cells).join(learners, learners.c.id == attempts.c.learner_id)
-             .where(and_(*conditions))).subquery()
-    query = select(inner.c.attempt_id, *(inner.c[c.name] for c in cells))
+        columns.append(func.row_number().over(partition_by=PARTITION, order_by=ORDER[policy]).label("rank"))
+    ranked = (select(*columns).join(learners, learners.c.id == attempts.c.learner_id)
+              .where(and_(*conditions))).subquery()
+    r = ranked.c
+    text = _csv_text if csv_safe else (lambda column: column)
+    cells = [text(r.code).label("learner")]
+    if with_names:  # no name or e-mail: None, an empty CSV field and an empty XLSX cell
+        cells += [text(r.name).label("name"), text(r.email).label("email")]
+    cells += [text(r.blueprint).label("quiz"), r.attempt,
+              _round(conn, r.score, 4).label("score"), _round(conn, r.max_score, 4).label("max"),
+              _round(conn, r.percent, 2).label("percent"), case((r.passed, "pass"), else_="fail").label("result"),
+              _utc_text(conn, r.finished_at).label("date")]
+    query = select(r.id.label("attempt_id"), *cells)
     if policy != "all":
-        query = query.where(inner.c.rank == 1)
-    return query.order_by(inner.c.sort_code, inner.c.sort_quiz, inner.c.attempt)
+        query = query.where(r.rank == 1)
+    return query.order_by(r.code, r.blueprint, r.attempt)
 
 
 def _csv_text(column):
@@ -90,56 +115,104 @@ def _utc_text(conn: Connection, column):
     return func.strftime("%Y-%m-%d %H:%M:%S", column)
 
 
-def _breakdowns(conn: Connection, ranked, column) -> tuple[list[str], dict[int, dict[str, float]]]:
-    """Percent per topic / objective / question for the exported attempts (one grouped query)."""
-    ids = select(ranked.subquery().c.attempt_id)
-    rows = conn.execute(select(responses.c.attempt_id, column, func.sum(responses.c.score),
-                               func.sum(responses.c.max_score))
-                        .where(responses.c.attempt_id.in_(ids)).group_by(responses.c.attempt_id, column))
-    values: dict[int, dict[str, float]] = defaultdict(dict)
-    keys = set()
-    for attempt, key, score, mx in rows:
-        keys.add(key)
-        if column is responses.c.question_id:
-            values[attempt][key] = round(score, 4)
-        else:
-            values[attempt][key] = round(100.0 * score / mx, 2) if mx else 0.0
-    return sorted(keys), values
+def _breakdown(conn: Connection, column, ids: list[int]) -> list[tuple[int, str, float]]:
+    """(attempt id, key, value) for these attempts, from one query.
+
+    Per question the score; per topic and per objective the percentage (0 where nothing was at
+    stake). Rounded by the database, as the score and percent columns are.
+    """
+    if column is responses.c.question_id:  # one response per question and attempt: nothing to add up
+        query = select(responses.c.attempt_id, column, _round(conn, responses.c.score, 4))
+    else:
+        score, most = func.sum(responses.c.score), func.sum(responses.c.max_score)
+        query = (select(responses.c.attempt_id, column, case((most == 0, 0.0),
+                                                             else_=_round(conn, 100.0 * score / most, 2)))
+                 .group_by(responses.c.attempt_id, column))
+    with closing(_cursor(conn, query.where(responses.c.attempt_id.in_(ids)))) as cursor:
+        return cursor.fetchall()
 
 
-def score_table(conn: Connection, *, policy: str = "best", cohort: str | None = None,
-                quizzes: tuple[str, ...] = (), with_names: bool = False, per_topic: bool = False,
-                per_objective: bool = False, per_question: bool = False,
-                csv_safe: bool = True) -> tuple[list[str], Iterator[list]]:
-    """Header and rows. csv_safe neutralises formula-like text (XLSX stores text as text instead)."""
+def _cursor(conn: Connection, statement, *, server_side: bool = False):
+    """The driver's own cursor, executing `statement` in the connection's transaction.
+
+    A row object of SQLAlchemy costs about half a microsecond, and an export reads a row per
+    attempt and one per answered question. server_side: rows stream from PostgreSQL in batches.
+    """
+    compiled = statement.compile(dialect=conn.dialect, compile_kwargs={"render_postcompile": True})
+    params = compiled.construct_params()
+    if compiled.positional:
+        params = tuple(params[name] for name in compiled.positiontup)
+    named = server_side and conn.dialect.name == "postgresql"
+    cursor = conn.connection.cursor(name=f"scores_{id(statement):x}") if named else conn.connection.cursor()
+    cursor.execute(str(compiled), params)
+    return cursor
+
+
+def score_rows(conn: Connection, *, policy: str = "best", cohort: str | None = None,
+               quizzes: tuple[str, ...] = (), with_names: bool = False, per_topic: bool = False,
+               per_objective: bool = False, per_question: bool = False,
+               csv_safe: bool = True) -> tuple[list[str], Iterator[Row]]:
+    """Header and rows, each row as (its cells up to the date, its breakdown cells).
+
+    Breakdown cells are (column index, value) pairs in column order, only where there is a value:
+    a per-question export of a whole course is mostly empty cells. csv_safe neutralises formula-like
+    text (XLSX stores text as text instead).
+    """
     if policy not in POLICIES:
         raise ValueError(f"attempt policy must be one of {', '.join(POLICIES)}")
-    ranked = _ranked(conn, policy=policy, cohort=cohort, quizzes=quizzes, with_names=with_names, csv_safe=csv_safe)
+    if not conn.in_transaction():
+        conn.begin()  # the keys of the header and the rows from one read transaction
+    conditions = _conditions(conn, cohort, quizzes)
+    ranked = _ranked(conn, policy=policy, conditions=conditions, with_names=with_names, csv_safe=csv_safe)
     header = [c.name for c in ranked.selected_columns][1:]
     header[header.index("date")] = "date (UTC)"
-    extras = []
-    for wanted, column, prefix in ((per_topic, responses.c.topic, "topic % "),
-                                   (per_objective, responses.c.objective, "objective % "),
-                                   (per_question, responses.c.question_id, "question ")):
-        if wanted:
-            keys, values = _breakdowns(conn, ranked, column)
-            header += [prefix + k for k in keys]
-            extras.append((keys, values))
+    chosen = {"per_topic": per_topic, "per_objective": per_objective, "per_question": per_question}
+    kinds = []  # (column, {key: its column index})
+    for option, column, prefix in BREAKDOWNS:
+        if chosen[option]:
+            exported = _exported(policy, conditions)
+            keys = sorted(conn.execute(select(column).where(responses.c.attempt_id.in_(exported)).distinct())
+                          .scalars())
+            kinds.append((column, {key: len(header) + n for n, key in enumerate(keys)}))
+            header += [prefix + key for key in keys]
 
-    def rows() -> Iterator:
-        result = conn.execution_options(stream_results=True, yield_per=5000).execute(ranked)
-        if not extras:  # the common case: the database made every cell already
-            for row in result:
-                yield row[1:]
-            return
-        for row in result:
-            cells = list(row[1:])
-            for keys, values in extras:
-                got = values.get(row[0], {})
-                cells += [got.get(k, "") for k in keys]
-            yield cells
+    def rows() -> Iterator[Row]:
+        with closing(_cursor(conn, ranked, server_side=True)) as cursor:
+            while chunk := cursor.fetchmany(CHUNK):
+                if not kinds:
+                    for row in chunk:
+                        yield row[1:], []
+                    continue
+                further: dict[int, list] = {row[0]: [] for row in chunk}
+                for column, index in kinds:
+                    for attempt, key, value in _breakdown(conn, column, list(further)):
+                        at = index.get(key)  # None: a key that came after the header was made
+                        if at is not None:
+                            further[attempt].append((at, value))
+                for row in chunk:
+                    cells = further[row[0]]
+                    cells.sort()
+                    yield row[1:], cells
 
     return header, rows()
+
+
+def score_table(conn: Connection, **options) -> tuple[list[str], Iterator[list]]:
+    """Header and rows as lists, None where there is no value (options as for score_rows)."""
+    header, rows = score_rows(conn, **options)
+    return header, _dense(len(header), rows)
+
+
+def _dense(width: int, rows: Iterator[Row]) -> Iterator[list]:
+    blank = [None] * width
+    for cells, further in rows:
+        if not further and len(cells) == width:
+            yield list(cells)
+            continue
+        row = list(cells) + blank[len(cells):]
+        for at, value in further:
+            row[at] = value
+        yield row
 
 
 def _atomic_target(path: Path):
@@ -168,26 +241,13 @@ def write_csv(path: Path, header: list[str], rows: Iterator[list]) -> int:
     return count
 
 
-def write_xlsx(path: Path, header: list[str], rows: Iterator[list]) -> int:
-    from openpyxl import Workbook
-    from openpyxl.cell import WriteOnlyCell
+def write_xlsx(path: Path, header: list[str], rows: Iterator[Row]) -> int:
+    """Rows as score_rows makes them; text stays text (never a formula), a missing value an empty cell."""
+    from thbcourse.store.xlsx import write_sheet
 
-    book = Workbook(write_only=True)
-    sheet = book.create_sheet("scores")
-    sheet.append(header)
-    count = 0
-    for row in rows:
-        cells = []
-        for value in row:
-            cell = WriteOnlyCell(sheet, value=value)
-            if isinstance(value, str):
-                cell.data_type = "s"  # stored as text: never a formula, whatever it starts with
-            cells.append(cell)
-        sheet.append(cells)
-        count += 1
     tmp = _atomic_target(path)
     try:
-        book.save(tmp)
+        count = write_sheet(tmp, header, rows, sheet="scores")
         tmp.replace(path)
     finally:
         tmp.unlink(missing_ok=True)
@@ -201,8 +261,11 @@ def export_scores(engine: Engine, path: Path, *, who: str, fmt: str | None = Non
     if write is None:
         raise ValueError(f"unknown export format {fmt!r}: use .csv or .xlsx")
     with engine.connect() as conn:
-        header, rows = score_table(conn, csv_safe=fmt == "csv", **options)
-        count = write(path, header, rows)
+        if conn.dialect.name == "postgresql":  # one snapshot for the header's keys and every row
+            conn.execution_options(isolation_level="REPEATABLE READ")
+        with conn.begin():
+            header, rows = score_rows(conn, csv_safe=fmt == "csv", **options)
+            count = write(path, header, _dense(len(header), rows) if fmt == "csv" else rows)
     log_export(engine, who=who, what=f"scores {fmt}", details={"file": str(path), **options}, rows=count)
     return count
 

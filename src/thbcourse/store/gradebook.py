@@ -8,15 +8,18 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime, timezone
+from typing import TYPE_CHECKING
 
 from sqlalchemy import Connection, delete, func, insert, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 
-from thbcourse.engine.attempt import AttemptResult, mark_paper
-from thbcourse.engine.draw import Paper
-from thbcourse.engine.grade import Graded
 from thbcourse.store.codec import dump_response
 from thbcourse.store.tables import attempts, cohorts, learners, memberships, quiz_sessions, responses
+
+if TYPE_CHECKING:  # the engine (and the bank model under it) loads only where a paper is marked
+    from thbcourse.engine.attempt import AttemptResult
+    from thbcourse.engine.draw import Paper
+    from thbcourse.engine.grade import Graded
 
 
 class GradebookError(Exception):
@@ -122,6 +125,8 @@ def close_attempt(conn: Connection, attempt: int, paper: Paper | None = None) ->
     score 0), so that per-topic and per-question maxima and the item analysis see the whole paper.
     """
     if paper is not None:
+        from thbcourse.engine.attempt import mark_paper
+
         answered = set(conn.execute(select(responses.c.question_id).where(responses.c.attempt_id == attempt)).scalars())
         for mark in mark_paper(paper, {}).marks:
             if mark.item.question.id not in answered:
