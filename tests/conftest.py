@@ -17,6 +17,20 @@ from thbcourse.bank.course import load_course
 DATA = Path(__file__).parent / "data"
 REPO = Path(__file__).parent.parent
 CHROMIUM = Path("/usr/bin/chromium")
+# The flags Debian's Chromium needs here: no sandbox as root, no calls to Google's services.
+CHROMIUM_FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
+                  "--disable-component-update", "--no-first-run"]
+
+
+@pytest.fixture(scope="module")
+def browser():
+    """Headless Chromium through Playwright, one per test module (tests using it are left out, with
+    one line, where Chromium is missing: pytest_collection_modifyitems below)."""
+    sync_api = pytest.importorskip("playwright.sync_api")
+    with sync_api.sync_playwright() as playwright:
+        chromium = playwright.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_FLAGS)
+        yield chromium
+        chromium.close()
 
 
 def _missing(item) -> str | None:

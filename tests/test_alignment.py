@@ -10,7 +10,6 @@ from __future__ import annotations
 import csv
 import re
 import shutil
-import textwrap
 from pathlib import Path
 
 import pytest
@@ -23,7 +22,7 @@ from thbcourse.bank.blueprint import Blueprint
 from thbcourse.bank.coverage import MIN_QUESTIONS, coverage
 from thbcourse.bank.duplicates import THRESHOLD, near_duplicates, similarity
 from thbcourse.book.myst import Block, cite_keys, read_page
-from thbcourse.book.objectives import parse_activity, read_activities, read_objectives, read_overviews
+from thbcourse.book.objectives import parse_activity, practice, read_objectives, read_overviews
 from thbcourse.cli import main
 from thbcourse.engine.draw import DrawError, blueprint_problems, covered_objectives, draw, objective_reach
 from thbcourse.problems import AuthoringError
@@ -209,17 +208,7 @@ def test_the_exam_covers_every_claimed_objective_on_every_paper():
 # --- every objective taught, practised and assessed --------------------------------------------------
 
 def practice_of(course) -> dict[str, list[str]]:
-    practice: dict[str, list[str]] = {}
-    for stem, overview in read_overviews(REPO).items():
-        for oid in overview.objectives:
-            practice.setdefault(oid, []).append(stem)
-    for activity in read_activities(REPO):
-        for oid in activity.objectives:
-            practice.setdefault(oid, []).append(activity.title)
-    for rubric in course.rubrics.values():
-        for criterion in rubric.criteria:
-            practice.setdefault(criterion.objective, []).append(rubric.id)
-    return practice
+    return practice(REPO, course.rubrics.values())
 
 
 def test_every_objective_has_questions_and_practice():

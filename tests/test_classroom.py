@@ -23,8 +23,6 @@ from thbcourse.problems import AuthoringError
 from conftest import REPO
 from test_book import soup, toc_files
 
-CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
-                 "--disable-component-update", "--no-first-run"]
 
 
 # --- figures ---------------------------------------------------------------------------------------------
@@ -240,15 +238,6 @@ def test_the_home_page_lists_the_chapters_and_exercises_and_the_plan_links_have_
 
 
 # --- in Chromium ------------------------------------------------------------------------------------------------
-
-@pytest.fixture(scope="module")
-def browser():
-    sync_api = pytest.importorskip("playwright.sync_api")  # conftest.py leaves these tests out without Chromium
-    with sync_api.sync_playwright() as playwright:
-        chromium = playwright.chromium.launch(executable_path="/usr/bin/chromium", args=CHROMIUM_ARGS)
-        yield chromium
-        chromium.close()
-
 
 @pytest.mark.slow
 @pytest.mark.parametrize("width, height", [(390, 844), (768, 1024)])

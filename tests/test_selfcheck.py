@@ -37,9 +37,6 @@ MINI = Path(__file__).parent / "books" / "mini"
 MINI_QUIZZES = Path(__file__).parent / "books" / "mini-quizzes"
 SAMPLE = Path(__file__).parent / "data" / "quizzes"
 FINITE = ("single", "multiple", "true_false", "matching", "ordering")
-CHROMIUM = "/usr/bin/chromium"
-FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
-         "--disable-component-update", "--no-first-run"]
 
 
 def text(html: str) -> str:
@@ -244,15 +241,6 @@ def test_chapter_without_self_check_and_browser_unsafe_pattern_fail_the_build(tm
 
 
 # --- in the browser ----------------------------------------------------------------------------------
-
-
-@pytest.fixture(scope="module")
-def browser():
-    sync_api = pytest.importorskip("playwright.sync_api")  # conftest.py leaves these tests out without Chromium
-    with sync_api.sync_playwright() as playwright:
-        chromium = playwright.chromium.launch(executable_path=CHROMIUM, args=FLAGS)
-        yield chromium
-        chromium.close()
 
 
 @pytest.fixture

@@ -2,7 +2,6 @@
 from __future__ import annotations
 
 import csv
-import io
 import json
 import shutil
 
@@ -15,7 +14,7 @@ from thbcourse.cli import main
 from thbcourse.engine.attempt import mark_paper
 from thbcourse.engine.draw import draw
 from thbcourse.store.db import open_gradebook, writer
-from thbcourse.store.gradebook import (GradebookError, close_attempt, create_cohort, learner_id, open_attempt,
+from thbcourse.store.gradebook import (GradebookError, close_attempt, learner_id, open_attempt,
                                        record_attempt, record_response)
 from thbcourse.store.migrate import current
 from thbcourse.store.tables import attempts, export_log, learners, metadata, responses

@@ -85,21 +85,11 @@ def coverage() -> None:
     from rich.console import Console
 
     from thbcourse.bank.coverage import coverage as rows_of, table
-    from thbcourse.book.objectives import read_activities, read_objectives, read_overviews
+    from thbcourse.book.objectives import practice as practice_of, read_objectives
     from thbcourse.engine.draw import objective_reach
 
     course = _course()
-    practice: dict[str, list[str]] = {}
-    for stem, overview in read_overviews(Path(".")).items():
-        for oid in overview.objectives:
-            practice.setdefault(oid, []).append(stem)
-    for activity in read_activities(Path(".")):
-        for oid in activity.objectives:
-            practice.setdefault(oid, []).append(f"activity in {activity.path.stem}")
-    for rubric in course.rubrics.values():
-        for criterion in rubric.criteria:
-            if f"{rubric.id} (assessed)" not in practice.get(criterion.objective, []):
-                practice.setdefault(criterion.objective, []).append(f"{rubric.id} (assessed)")
+    practice = practice_of(Path("."), course.rubrics.values())
     exams: dict[str, dict[str, str]] = {}
     for blueprint in course.blueprints.values():
         if blueprint.purpose == "exam":
@@ -328,7 +318,7 @@ def rubric_sheet(rubric_id: str, out: Path, cohort: str | None, db: str | None) 
     """Write a marking sheet (CSV) for RUBRIC_ID: a learner column and one column per criterion."""
     from thbcourse.store.marksheet import write_sheet
 
-    rows = write_sheet(_rubric(rubric_id), out, cohort=cohort, db=db)
+    rows = write_sheet(_course().rubric(rubric_id), out, cohort=cohort, db=db)
     click.echo(f"wrote {out} with {rows} learner row(s); fill each criterion with a level's label or points")
 
 
@@ -343,19 +333,8 @@ def rubric_import(csv_file: Path, rubric_id: str, db: str | None, by: str) -> No
     from thbcourse.store.db import open_gradebook
     from thbcourse.store.importing import import_rubric_marks
 
-    count = import_rubric_marks(open_gradebook(db), csv_file, _rubric(rubric_id), who=by)
+    count = import_rubric_marks(open_gradebook(db), csv_file, _course().rubric(rubric_id), who=by)
     click.echo(f"recorded {count} learner(s) on {rubric_id}")
-
-
-def _rubric(rubric_id: str):
-    import difflib
-
-    rubrics = _course().rubrics
-    if rubric_id not in rubrics:
-        close = difflib.get_close_matches(rubric_id, list(rubrics), n=1)
-        hint = f"; did you mean {close[0]!r}?" if close else f"; known: {', '.join(sorted(rubrics)) or 'none'}"
-        raise NotFound(f"no rubric {rubric_id!r}{hint}")
-    return rubrics[rubric_id]
 
 
 @main.command()

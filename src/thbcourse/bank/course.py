@@ -40,9 +40,19 @@ class Course:
         for bid, path in self.blueprint_paths.items():
             if path.resolve() == wanted:
                 return self.blueprints[bid]
-        close = difflib.get_close_matches(name, list(self.blueprints), n=1)
-        hint = f"; did you mean {close[0]!r}?" if close else f"; known: {', '.join(sorted(self.blueprints))}"
-        raise NotFound(f"no blueprint {name!r}{hint}")
+        raise NotFound(_unknown("blueprint", name, self.blueprints))
+
+    def rubric(self, name: str):
+        """A rubric by id."""
+        if name in self.rubrics:
+            return self.rubrics[name]
+        raise NotFound(_unknown("rubric", name, self.rubrics))
+
+
+def _unknown(kind: str, name: str, known) -> str:
+    close = difflib.get_close_matches(name, list(known), n=1)
+    hint = f"; did you mean {close[0]!r}?" if close else f"; known: {', '.join(sorted(known)) or 'none'}"
+    return f"no {kind} {name!r}{hint}"
 
 
 def quiz_files(paths: Iterable[Path]) -> list[Path]:
@@ -58,7 +68,7 @@ def quiz_files(paths: Iterable[Path]) -> list[Path]:
 def load_course(paths: Iterable[Path] = (Path("quizzes"),), *, book_root: Path | None = Path("."),
                 keep_book_facts: bool = False) -> Course:
     """With `keep_book_facts` (the commands), what the checks read from the book is kept in its _build
-    folder, so that the next run reads only the pages that changed (thbcourse.bank.bookfacts)."""
+    folder, so that the next run reads only the pages that changed (thbcourse.book.facts)."""
     course, problems = Course(), []
     documents: list[tuple[YamlDocument, BaseModel]] = []
     for path in quiz_files(paths):
@@ -169,7 +179,7 @@ def _check_variants(course: Course, documents) -> list[Problem]:
 
 
 def _check_against_book(course: Course, documents, book_root: Path, keep: bool) -> list[Problem]:
-    from thbcourse.bank.bookfacts import BookFacts
+    from thbcourse.book.facts import BookFacts  # the book layer reads the book
 
     problems: list[Problem] = []
     book = BookFacts(book_root, keep=keep)

@@ -195,6 +195,27 @@ def read_overviews(root: Path) -> dict[str, Overview]:
     return found
 
 
+def practice(root: Path, rubrics=()) -> dict[str, list[str]]:
+    """Objective id -> what practises it: exercise pages (by stem), classroom activities and the
+    rubric-marked tasks among `rubrics` (the course's rubrics, passed in by the caller)."""
+    found: dict[str, list[str]] = {}
+
+    def add(oid: str, name: str) -> None:
+        if name not in found.setdefault(oid, []):
+            found[oid].append(name)
+
+    for stem, overview in read_overviews(root).items():
+        for oid in overview.objectives:
+            add(oid, stem)
+    for activity in read_activities(root):
+        for oid in activity.objectives:
+            add(oid, f"activity in {activity.path.stem}")
+    for rubric in rubrics:
+        for criterion in rubric.criteria:
+            add(criterion.objective, f"{rubric.id} (assessed)")
+    return found
+
+
 def heading_anchors(path: Path) -> dict[str, int]:
     """The HTML ids the built page has for its headings and `(label)=` targets -> 1-based line."""
     page = read_page(Path(path))
