@@ -58,8 +58,8 @@ def key_text(item: PaperItem) -> str:
     """The correct answer, written in the paper's own labels."""
     q = item.question
     position = {canonical: n for n, canonical in enumerate(item.order)}
-    if q.type in ("single", "multiple"):
-        return ", ".join(letter(position[i]) for i, o in enumerate(q.options) if o.correct)
+    if q.type in ("single", "multiple"):  # letters in the paper's order: A, C (not C, A)
+        return ", ".join(sorted(letter(position[i]) for i, o in enumerate(q.options) if o.correct))
     if q.type == "true_false":
         return "True" if q.answer else "False"
     if q.type == "matching":
