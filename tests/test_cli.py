@@ -66,7 +66,7 @@ def test_draw_writes_paper_and_key_in_both_formats(course_dir, sample_course):
     assert result.exit_code == 0, result.output
     files = sorted(p.name for p in (course_dir / "papers").iterdir())
     assert files == ["sample-quiz-seed7-key.html", "sample-quiz-seed7-key.md",
-                     "sample-quiz-seed7.html", "sample-quiz-seed7.md"]
+                     "sample-quiz-seed7.html", "sample-quiz-seed7.md", "sample-quiz-seed7.pdf"]
     paper = draw(sample_course, sample_course.blueprint("sample-quiz"), 7)
     student = (course_dir / "papers/sample-quiz-seed7.md").read_text()
     key = (course_dir / "papers/sample-quiz-seed7-key.md").read_text()

@@ -125,20 +125,55 @@ def schema(out: Path, check: bool) -> None:
 @click.argument("blueprints", nargs=-1)
 @click.option("--seed", type=int, multiple=True, help="One paper per seed (repeatable). Default: 1.")
 @click.option("--out", type=click.Path(path_type=Path), default=Path("_build/papers"), show_default=True)
-@click.option("--format", "formats", type=click.Choice(["md", "html"]), multiple=True,
-              help="Repeatable. Default: md and html.")
+@click.option("--format", "formats", type=click.Choice(["md", "html", "pdf"]), multiple=True,
+              help="Repeatable. Default: all three. pdf: the questions and an answer sheet for `thbcourse scan`.")
+@click.option("--paper", "paper_format", type=click.Choice(["a4", "letter"]), default="a4", show_default=True,
+              help="Page size of the PDF papers.")
+@click.option("--cohort", help="One personal PDF paper per learner of this cohort (id printed on it; seeds "
+                               "from the first --seed on, one each).")
+@click.option("--id-digits", type=click.IntRange(1, 12), default=6, show_default=True,
+              help="Rows of the learner-id grid on the answer sheet (numeric ids).")
+@DB_OPTION
 @reports_problems
-def draw(blueprints: tuple[str, ...], seed: tuple[int, ...], out: Path, formats: tuple[str, ...]) -> None:
+def draw(blueprints: tuple[str, ...], seed: tuple[int, ...], out: Path, formats: tuple[str, ...], paper_format: str,
+         cohort: str | None, id_digits: int, db: str | None) -> None:
     """Draw papers and answer keys (default: every blueprint, seed 1)."""
     from thbcourse.deliveries.papers import write_paper
     from thbcourse.engine.draw import draw as draw_paper
 
     course = _course()
     chosen = [course.blueprint(b) for b in blueprints] or list(course.blueprints.values())
+    formats = formats or ("md", "html", "pdf")
+    learners: list[str | None] = [None]
+    if cohort:
+        from thbcourse.store.db import open_gradebook
+        from thbcourse.store.gradebook import cohort_codes
+
+        with open_gradebook(db).connect() as conn:
+            learners = cohort_codes(conn, cohort)
+        if not learners:
+            raise click.UsageError(f"cohort {cohort!r} has no learners yet (thbcourse cohort add)")
+        seeds = [(seed or (1,))[0] + n for n in range(len(learners))]
+    else:
+        seeds = list(seed or (1,))
     for bp in chosen:
-        for s in seed or (1,):
-            for path in write_paper(draw_paper(course, bp, s), out, formats or ("md", "html")):
-                click.echo(f"wrote {path}")
+        pdfs = []
+        for n, s in enumerate(seeds):
+            paper = draw_paper(course, bp, s)
+            learner = learners[n] if cohort else None
+            if set(formats) - {"pdf"}:
+                for path in write_paper(paper, out, tuple(f for f in formats if f != "pdf")):
+                    click.echo(f"wrote {path}")
+            if "pdf" in formats:
+                from thbcourse.paper.render import write_paper_pdf
+
+                pdfs.append(write_paper_pdf(paper, out, paper_format, learner, id_digits))
+                click.echo(f"wrote {pdfs[-1]}" + (f" for {learner}" if learner else ""))
+        if len(pdfs) > 1:
+            from thbcourse.paper.render import join_pdfs
+
+            joined = join_pdfs(pdfs, out / f"{bp.id}-{cohort or 'papers'}-print.pdf")
+            click.echo(f"wrote {joined} (all of them, to print)")
 
 
 @main.command()
@@ -295,12 +330,59 @@ def results() -> None:
 @BY_OPTION
 @reports_problems
 def results_import(csv_file: Path, quiz: str, seed: int | None, db: str | None, by: str) -> None:
-    """Grade and store a CSV of learner, question, answer (answers as written on the paper)."""
+    """Grade and store a CSV of learner, question, answer (answers as written on the paper; a points column for
+    written answers marked by hand), such as the review list of `thbcourse scan` once completed."""
     from thbcourse.store.db import open_gradebook
     from thbcourse.store.importing import import_results
 
     count = import_results(open_gradebook(db), csv_file, _course(), quiz, who=by, seed=seed)
     click.echo(f"imported {count} attempt(s)")
+
+
+@main.command()
+@click.argument("scans", nargs=-1, required=True, type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.option("--quiz", required=True, help="The blueprint of the papers scanned.")
+@click.option("--review", type=click.Path(dir_okay=False, path_type=Path), default=Path("scan-review.csv"),
+              show_default=True, help="Where to write the sheets that need a trainer's eye.")
+@DB_OPTION
+@BY_OPTION
+@reports_problems
+def scan(scans: tuple[Path, ...], quiz: str, review: Path, db: str | None, by: str) -> None:
+    """Grade scanned answer sheets (PDF, PNG, JPEG): readable sheets go to the gradebook, the rest to a review
+    list that `thbcourse results import` takes once completed."""
+    from sqlalchemy import select
+
+    from thbcourse.paper.collect import read_scans, review_rows, write_review
+    from thbcourse.store.db import open_gradebook
+    from thbcourse.store.importing import store_scanned
+    from thbcourse.store.tables import learners
+
+    course = _course()
+    engine = open_gradebook(db)
+    with engine.connect() as conn:
+        known = set(conn.execute(select(learners.c.code)).scalars())
+    outcome = read_scans(list(scans), course, quiz, known)
+    stored, already = store_scanned(engine, outcome.graded, quiz, who=by)
+    for sheet in stored:
+        r = sheet.result
+        click.echo(f"graded   {sheet.learner:<14} seed {sheet.seed:<5} {round(r.score, 2):g}/{r.max:g} ({r.percent:.0f} %)  "
+                   f"{sheet.where}")
+    for sheet in already:
+        click.echo(f"skipped  {sheet.learner:<14} seed {sheet.seed:<5} already in the gradebook from an earlier scan  "
+                   f"{sheet.where}")
+    rows = review_rows(outcome)
+    for sheet in outcome.to_review:
+        why = "; ".join(sheet.problems) or "; ".join(dict.fromkeys(
+            v for p in sheet.pages for v in p.unclear.values()))
+        click.echo(f"review   {sheet.learner or '?':<14} seed {sheet.seed:<5} {sheet.where}: {why}")
+    for page in outcome.unreadable:
+        click.echo(f"review   {page.source} p{page.page}: {page.problem}")
+    if rows:
+        write_review(review, rows)
+    waiting = len(outcome.to_review) + len(outcome.unreadable)
+    click.echo(f"{len(stored)} sheet(s) stored, {len(already)} already stored, {waiting} to review"
+               + (f": complete {review} and load it with `thbcourse results import {review} --quiz {quiz}`"
+                  if rows else "."))
 
 
 @main.group()

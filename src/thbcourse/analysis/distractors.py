@@ -94,6 +94,8 @@ def _typed(q, fitting):
 
 
 def _shown(q, response) -> str:
+    if isinstance(response, dict):  # a written answer marked on paper: only its points are known
+        return f"marked on paper: {response.get('awarded', 0):g} point(s)"
     if q.type == "short_answer":
         return normalise_text(response)
     value = float(response)

@@ -10,6 +10,7 @@ from thbcourse.engine.draw import Paper, PaperItem
 from thbcourse.engine.grade import Graded, Grader, grader
 
 UNANSWERED = None
+AWARDED = "awarded"  # the key of a written answer's stored response when a trainer marked it on paper
 
 
 @dataclass(slots=True)  # one per item of every paper marked: slots make them cheaper to build
@@ -59,11 +60,20 @@ class AttemptResult:
         return list(seen)
 
 
-def mark_paper(paper: Paper, responses: dict[str, Any]) -> AttemptResult:
-    """Grade every item; `responses` maps question id -> canonical response (missing = unanswered)."""
+def mark_paper(paper: Paper, responses: dict[str, Any], awarded: dict[str, float] | None = None) -> AttemptResult:
+    """Grade every item; `responses` maps question id -> canonical response (missing = unanswered).
+
+    `awarded` maps question id -> the points a trainer gave a written answer on paper (short answer and
+    numeric questions of a scanned or imported sheet): that score is kept as given, and the response
+    stored is {"awarded": points}, since the words written are not read.
+    """
     marks = []
     add, answer = marks.append, responses.get
     for item, qid, grade in _plan(paper):
+        if awarded and qid in awarded:
+            q = item.question
+            add(Mark(item, {AWARDED: awarded[qid]}, Graded(awarded[qid], item.points, (), q.feedback, q.source)))
+            continue
         response = answer(qid, UNANSWERED)
         if response is UNANSWERED:
             q = item.question
@@ -71,6 +81,15 @@ def mark_paper(paper: Paper, responses: dict[str, Any]) -> AttemptResult:
         else:
             add(Mark(item, response, grade(response)))
     return AttemptResult(paper, marks)
+
+
+def check_awarded(item: PaperItem, points: float) -> str:
+    """Why `points` cannot be awarded to the item's written answer ("" when they can)."""
+    if item.question.type not in ("short_answer", "numeric"):
+        return f"points are awarded by hand only to written answers, not to a {item.question.type} question"
+    if not 0 <= points <= item.points + 1e-9:
+        return f"{points:g} points: the question is worth 0 to {item.points:g}"
+    return ""
 
 
 _plans: dict[int, list] = {}  # id(paper) -> its plan, dropped when the paper is collected

@@ -10,6 +10,7 @@ from __future__ import annotations
 import html
 import re
 from io import BytesIO
+from pathlib import Path
 
 from thbcourse.deliveries.markdown import to_html, to_inline_html
 from thbcourse.deliveries.papers import choices
@@ -56,6 +57,35 @@ def paper_pdf(paper: Paper, fmt: str = "a4", learner: str | None = None, id_digi
         story += [PageBreak(), Spacer(1, 1)]
     doc.build(story, canvasmaker=_numbered(sheet))
     return buf.getvalue()
+
+
+def write_paper_pdf(paper: Paper, out: Path, fmt: str = "a4", learner: str | None = None, id_digits: int = 6) -> Path:
+    """Write `<quiz>-seed<N>.pdf` (with the learner id in the name for a personal paper), whole or not at all."""
+    name = f"{paper.blueprint.id}-seed{paper.seed}" + (f"-{learner}" if learner else "") + ".pdf"
+    return _write(out / name, paper_pdf(paper, fmt, learner, id_digits))
+
+
+def join_pdfs(parts: list[Path], target: Path) -> Path:
+    """One file of several papers, for a single print job (each paper keeps its own page numbers)."""
+    import pypdfium2 as pdfium
+
+    joined = pdfium.PdfDocument.new()
+    for part in parts:
+        src = pdfium.PdfDocument(str(part))
+        joined.import_pages(src)
+        src.close()
+    buf = BytesIO()
+    joined.save(buf)
+    joined.close()
+    return _write(target, buf.getvalue())
+
+
+def _write(target: Path, data: bytes) -> Path:
+    target.parent.mkdir(parents=True, exist_ok=True)
+    tmp = target.with_name(target.name + ".tmp")
+    tmp.write_bytes(data)
+    tmp.replace(target)
+    return target
 
 
 def _styles():

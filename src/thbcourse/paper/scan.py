@@ -58,6 +58,7 @@ class PageRead:
     source: str  # file name, as the trainer gave it
     page: int  # 1-based page of that file
     code: Code | None = None
+    sheet: Sheet | None = None  # the layout the code names
     problem: str = ""  # the page as a whole could not be read
     learner: str | None = None  # from the QR code (a personal paper) or the id grid
     answers: dict[str, str] = field(default_factory=dict)  # question id -> answer in the paper's syntax
@@ -98,6 +99,7 @@ def read_page(image: np.ndarray, source: str, page: int, sheet_for) -> PageRead:
     if isinstance(sheet, str):
         result.problem = sheet
         return result
+    result.sheet = sheet
     warped = _warp(image, sheet)
     if isinstance(warped, str):
         result.problem = warped

@@ -201,3 +201,10 @@ def list_cohorts(conn: Connection) -> list[tuple[str, int, datetime]]:
         select(cohorts.c.name, members, cohorts.c.created_at)
         .outerjoin(memberships, memberships.c.cohort_id == cohorts.c.id)
         .group_by(cohorts.c.id, cohorts.c.name, cohorts.c.created_at).order_by(cohorts.c.name))]
+
+
+def cohort_codes(conn: Connection, name: str) -> list[str]:
+    """The learner ids of a cohort, sorted (refused when there is no such cohort)."""
+    cid = cohort_id(conn, name)
+    return list(conn.execute(select(learners.c.code).join(memberships, memberships.c.learner_id == learners.c.id)
+                             .where(memberships.c.cohort_id == cid).order_by(learners.c.code)).scalars())

@@ -2,20 +2,19 @@
 from __future__ import annotations
 
 import re
-from collections import defaultdict
 from pathlib import Path
 
 from sqlalchemy import Engine, select
 
 from thbcourse.engine.answers import parse_answer
-from thbcourse.engine.attempt import mark_paper
+from thbcourse.engine.attempt import check_awarded, mark_paper
 from thbcourse.engine.draw import draw
 from thbcourse.engine.grade import ResponseError
 from thbcourse.problems import AuthoringError, Problem, display_path
 from thbcourse.store.csvinput import read_rows
 from thbcourse.store.db import writer
 from thbcourse.store.gradebook import LearnerRow, add_learners, cohort_id, record_attempt, record_rubric
-from thbcourse.store.tables import learners
+from thbcourse.store.tables import attempts, learners, quiz_sessions
 
 LEARNER_CODE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._@-]{0,99}$")
 EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
@@ -43,26 +42,37 @@ def import_roster(engine: Engine, path: Path, cohort: str) -> tuple[int, int]:
         return add_learners(conn, cohort, learners_)
 
 
+REVIEW_COLUMNS = ("number", "file", "page", "problem")  # written by `thbcourse scan` for the trainer; not read
+
+
 def import_results(engine: Engine, path: Path, course, blueprint_id: str, *, who: str,
-                   seed: int | None = None) -> int:
+                   seed: int | None = None, mode: str = "import") -> int:
     """A CSV of learner, question, answer (as written on the learner's paper; seed per row or given).
 
-    Each learner's rows form one attempt on the paper (blueprint, seed). Everything is checked first:
-    unknown learners or questions, answers that do not fit, a question answered twice.
+    Each learner's rows form one attempt on the paper (blueprint, seed). A `points` column gives the
+    points a trainer awarded to a written answer (short answer, numeric) marked on paper; the review
+    list of `thbcourse scan` has these columns and its own notes (number, file, page, problem), which
+    are not read. Everything is checked first: unknown learners or questions, answers that do not
+    fit, a question answered twice, empty answers.
     """
     blueprint = course.blueprint(blueprint_id)
-    rows = read_rows(path, ("learner", "question", "answer"), () if seed is not None else ("seed",))
+    optional = ("points", *REVIEW_COLUMNS) + (() if seed is not None else ("seed",))
+    rows = read_rows(path, ("learner", "question", "answer"), optional)
     shown, problems = display_path(path), []
     with engine.connect() as conn:
         known = set(conn.execute(select(learners.c.code)).scalars())
-    by_attempt: dict[tuple[str, int], dict[str, object]] = defaultdict(dict)
+    by_attempt: dict[tuple[str, int], tuple[dict[str, object], dict[str, float]]] = {}
     papers = {}
     for line, row in rows:
         code, qid = row["learner"], row["question"]
+        note = f" (the scanner said: {row['problem']})" if row.get("problem") else ""
         try:
             paper_seed = seed if seed is not None else int(row.get("seed", ""))
         except ValueError:
             problems.append(Problem(shown, line, 1, f"seed {row.get('seed')!r} is not a whole number"))
+            continue
+        if not code:
+            problems.append(Problem(shown, line, 1, f"the learner is empty: write the learner id{note}"))
             continue
         if code not in known:
             problems.append(Problem(shown, line, 1, f"unknown learner {code!r} (add them to a cohort first)"))
@@ -73,19 +83,34 @@ def import_results(engine: Engine, path: Path, course, blueprint_id: str, *, who
             where = "in the banks" if qid not in course.questions else f"on paper {blueprint.id} seed {paper_seed}"
             problems.append(Problem(shown, line, 1, f"question {qid!r} is not {where}"))
             continue
-        answers = by_attempt[(code, paper_seed)]
-        if qid in answers:
+        answers, awarded = by_attempt.setdefault((code, paper_seed), ({}, {}))
+        if qid in answers or qid in awarded:
             problems.append(Problem(shown, line, 1, f"learner {code!r} answers {qid!r} twice"))
+            continue
+        if row.get("points"):
+            try:
+                points = float(row["points"].replace(",", "."))
+            except ValueError:
+                problems.append(Problem(shown, line, 1, f"points {row['points']!r} is not a number"))
+                continue
+            why = check_awarded(item, points)
+            if why:
+                problems.append(Problem(shown, line, 1, f"{qid}: {why}"))
+            awarded[qid] = points
+            continue
+        if not row["answer"]:
+            problems.append(Problem(shown, line, 1, f"the answer to {qid} is empty: write what the learner "
+                                                    f"marked, or delete the row if it was left unanswered{note}"))
             continue
         try:
             answers[qid] = parse_answer(item, row["answer"])
         except ResponseError as err:
-            problems.append(Problem(shown, line, 1, f"answer to {qid} rejected: {err}"))
+            problems.append(Problem(shown, line, 1, f"answer to {qid} rejected: {err}{note}"))
     if problems:
         raise AuthoringError(problems)
     with writer(engine).begin() as conn:
-        for (code, paper_seed), answers in by_attempt.items():
-            record_attempt(conn, mark_paper(papers[paper_seed], answers), learner=code, mode="import",
+        for (code, paper_seed), (answers, awarded) in by_attempt.items():
+            record_attempt(conn, mark_paper(papers[paper_seed], answers, awarded), learner=code, mode=mode,
                            created_by=who)
     return len(by_attempt)
 
@@ -122,3 +147,28 @@ def import_rubric_marks(engine: Engine, path: Path, rubric, *, who: str) -> int:
         for code, marks in marked:
             record_rubric(conn, rubric, marks, learner=code, created_by=who)
     return len(marked)
+
+
+def store_scanned(engine: Engine, graded: list, quiz: str, *, who: str) -> tuple[list, list]:
+    """Write the attempts of graded scanned sheets (`paper.collect.ScannedSheet`) in one transaction.
+
+    A sheet already stored by an earlier scan or by the import of a review list (same learner, quiz and
+    seed) is not stored again, so a stack can be scanned twice, or rescanned with a few sheets added,
+    without counting anyone twice.
+    Returns (stored, already stored).
+    """
+    stored, already = [], []
+    with writer(engine).begin() as conn:
+        done = set(conn.execute(
+            select(learners.c.code, attempts.c.seed)
+            .join(attempts, attempts.c.learner_id == learners.c.id)
+            .join(quiz_sessions, quiz_sessions.c.id == attempts.c.session_id)
+            .where(attempts.c.blueprint == quiz, quiz_sessions.c.mode.in_(("scan", "import")))).all())
+        for sheet in graded:
+            if (sheet.learner, sheet.seed) in done:
+                already.append(sheet)
+                continue
+            record_attempt(conn, sheet.result, learner=sheet.learner, mode="scan", created_by=who)
+            done.add((sheet.learner, sheet.seed))
+            stored.append(sheet)
+    return stored, already

@@ -43,7 +43,7 @@ quiz_sessions = Table(
     Column("id", Integer, primary_key=True),
     Column("blueprint", String(80), nullable=False),
     Column("seed", BigInteger),  # the paper's seed when everyone answers the same paper (paced)
-    Column("mode", String(20), nullable=False),  # terminal, import, paced, self-paced
+    Column("mode", String(20), nullable=False),  # terminal, import, scan, paced, self-paced, rubric
     Column("cohort_id", Integer, ForeignKey("cohorts.id", ondelete="SET NULL")),
     Column("created_by", String(100), nullable=False),
     Column("created_at", DateTime(timezone=True), nullable=False),
