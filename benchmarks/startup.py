@@ -3,7 +3,8 @@
 Each command runs as its own process from the repository root, as an author or a trainer runs it:
 
 - `thbcourse validate quizzes/banks/chain.yml` (one bank, checked against the book);
-- `thbcourse draw exam --seed 1 --out <tmp>` (every bank and blueprint, one paper in Markdown and HTML);
+- `thbcourse draw exam --seed 1 --format md --format html --out <tmp>` (every bank and blueprint, one paper
+  in Markdown and HTML; the PDF paper with its answer sheet is timed by the scan benchmark, (s));
 - `thbcourse take self-check-legal-frame --seed 1 --answers <file>` (a short answers file, feedback for
   every question and the result).
 
@@ -61,7 +62,8 @@ def bench_startup() -> bool:
         answers = answers_file(Path(tmp) / "answers.yml")
         cases = [
             ("validate one bank", thbcourse + ["validate", BANK], [BANK]),
-            ("draw exam", thbcourse + ["draw", "exam", "--seed", "1", "--out", str(Path(tmp) / "papers")], every_file),
+            ("draw exam", thbcourse + ["draw", "exam", "--seed", "1", "--format", "md", "--format", "html",
+                                       "--out", str(Path(tmp) / "papers")], every_file),
             ("take with answers", thbcourse + ["take", QUIZ, "--seed", "1", "--answers", str(answers)], every_file),
         ]
         for _, command, _ in cases:  # once untimed: byte-compiled modules and the page cache are warm
