@@ -24,7 +24,7 @@ from thbcourse.paper import simulate as sim
 from thbcourse.paper.collect import read_scans
 from thbcourse.paper.layout import layout
 from thbcourse.paper.render import paper_pdf
-from thbcourse.paper.scan import DPI, images_of
+from thbcourse.paper.scan import DPI, pages_of
 
 QUIZZES = Path(__file__).resolve().parents[1] / "quizzes"
 LEARNERS, QUIZ, TARGET_S = 30, "exam", 30.0
@@ -59,7 +59,7 @@ def bench_scan() -> bool:
 
         def baseline():
             return sum(len(zxingcpp.read_barcodes(img, formats=zxingcpp.BarcodeFormat.QRCode))
-                       for img in images_of(stack))
+                       for img in pages_of(stack))
 
         def ours():
             return read_scans([stack], course, QUIZ, known)

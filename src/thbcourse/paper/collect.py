@@ -19,7 +19,7 @@ from thbcourse.engine.attempt import AttemptResult, mark_paper
 from thbcourse.engine.draw import Paper, draw
 from thbcourse.engine.grade import ResponseError
 from thbcourse.paper.layout import Code, Sheet, fingerprint, layout
-from thbcourse.paper.scan import PageRead, images_of, read_page
+from thbcourse.paper.scan import PageRead, count_pages, pages_of, read_page
 from thbcourse.problems import AuthoringError, Problem, display_path
 
 REVIEW_HEADER = ("learner", "seed", "question", "answer", "points", "number", "file", "page", "problem")
@@ -86,18 +86,19 @@ class Papers:
 
 
 def read_scans(paths: list[Path], course, quiz: str, known_learners: set[str]) -> ScanOutcome:
-    """Read every page of every file (checked to open first: nothing is read from a half-usable stack)."""
+    """Read every page of every file. Each file is checked to open first, so a stack with a file that
+    is not a scan is refused whole, naming the file, before anything is read."""
     papers = Papers(course, quiz)
-    images, problems = [], []
+    problems = []
     for path in paths:
         try:
-            images.append((path, images_of(path)))
-        except Exception as err:  # a file that is not a scan: name it, read nothing
+            count_pages(path)
+        except ValueError as err:
             problems.append(Problem(display_path(path), 1, 1, f"cannot read this scan: {err}"))
     if problems:
         raise AuthoringError(problems)
     reads = [read_page(image, display_path(path), n, papers.sheet_for)
-             for path, pages in images for n, image in enumerate(pages, 1)]
+             for path in paths for n, image in enumerate(pages_of(path), 1)]
     return _assemble(reads, papers, known_learners)
 
 

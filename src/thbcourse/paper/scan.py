@@ -20,6 +20,7 @@ How a page is read:
 """
 from __future__ import annotations
 
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from enum import Enum
 from pathlib import Path
@@ -66,23 +67,46 @@ class PageRead:
     unclear: dict[str, str] = field(default_factory=dict)  # question id (or "learner id") -> what is unclear
 
 
-def images_of(path: Path) -> list[np.ndarray]:
-    """The pages of a scan as grayscale arrays: every page of a PDF, or one PNG/JPEG/TIFF image."""
+def count_pages(path: Path) -> int:
+    """How many pages a scan has; ValueError when it is not a PDF or an image this program opens."""
     if path.suffix.lower() == ".pdf":
         import pypdfium2 as pdfium
 
-        pdf = pdfium.PdfDocument(str(path))
         try:
-            return [np.array(page.render(scale=DPI / 72, grayscale=True).to_pil().convert("L"))
-                    for page in pdf]
+            doc = pdfium.PdfDocument(str(path))
+        except pdfium.PdfiumError as err:
+            raise ValueError(f"not a readable PDF ({err})") from None
+        try:
+            return len(doc)
         finally:
-            pdf.close()
-    import cv2
+            doc.close()
+    from PIL import Image, UnidentifiedImageError
 
-    image = cv2.imread(str(path), cv2.IMREAD_GRAYSCALE)
-    if image is None:
-        raise ValueError("not an image this program can open (use PDF, PNG, JPEG or TIFF)")
-    return [image]
+    try:
+        with Image.open(path) as image:
+            image.verify()
+    except (UnidentifiedImageError, OSError, SyntaxError) as err:
+        raise ValueError(f"not an image this program can open (use PDF, PNG, JPEG or TIFF): {err}") from None
+    return 1
+
+
+def pages_of(path: Path) -> Iterator[np.ndarray]:
+    """The pages of a scan as grayscale arrays, one at a time (a stack of hundreds of pages is never all
+    in memory): every page of a PDF rendered at DPI, or the one image of a PNG/JPEG/TIFF file."""
+    if path.suffix.lower() == ".pdf":
+        import pypdfium2 as pdfium
+
+        doc = pdfium.PdfDocument(str(path))
+        try:
+            for page in doc:
+                yield np.array(page.render(scale=DPI / 72, grayscale=True).to_pil().convert("L"))
+        finally:
+            doc.close()
+        return
+    from PIL import Image
+
+    with Image.open(path) as image:
+        yield np.array(image.convert("L"))
 
 
 def read_page(image: np.ndarray, source: str, page: int, sheet_for) -> PageRead:
