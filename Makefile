@@ -15,7 +15,7 @@ $(STAMP): pyproject.toml
 course: $(STAMP)
 	$(BIN)/thbcourse validate
 	$(BIN)/thbcourse draw --out _build/papers
-	$(BIN)/thbcourse build --out _build
+	$(BIN)/thbcourse build --out _build --pdf
 
 validate: $(STAMP)
 	$(BIN)/thbcourse validate

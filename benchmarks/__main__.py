@@ -19,6 +19,11 @@
     1,000,000 responses a second of CPU.
 (g) Start-up of `validate` (one bank), `draw` and `take` as processes, against a bare Python process
     parsing the same files with CSafeLoader (benchmarks/startup.py), in CPU time. Target: at most 3x.
+(h) The trainer handbook PDF (assemble the edition's pages, lay out, write), against WeasyPrint laying
+    out the same HTML document (benchmarks/pdf.py): seconds, pages, ratio. Target: at most 1.75x.
+(i) Scanning a class's answer sheets: 30 two-page exam sheets, filled with pen-like marks and degraded,
+    as one 200 dpi PDF, read and graded, against rendering the same pages and decoding their QR codes
+    (benchmarks/scan.py). Target: the class in under 30 s.
 """
 from __future__ import annotations
 
@@ -92,6 +97,8 @@ def main() -> int:
     from benchmarks.build import bench_build
     from benchmarks.export import bench_export
     from benchmarks.marking import bench_marking
+    from benchmarks.pdf import bench_pdf
+    from benchmarks.scan import bench_scan
     from benchmarks.startup import bench_startup
     from benchmarks.web import bench_web
 
@@ -103,6 +110,8 @@ def main() -> int:
         bench_build,
         bench_marking,
         bench_startup,
+        bench_pdf,
+        bench_scan,
     ]
     chosen = [b for b in benchmarks if not sys.argv[1:] or any(word in b.__name__ for word in sys.argv[1:])]
     results = [bench() for bench in chosen]

@@ -90,11 +90,12 @@ def write(tmp_path):
 
 @pytest.fixture(scope="session")
 def built(tmp_path_factory):
-    """The whole course built once for the session (book editions, decks, workbooks): (exit code, folder)."""
+    """The whole course built once for the session (book editions, decks, workbooks, PDFs): (exit code,
+    folder)."""
     from thbcourse.book import build
 
     out = tmp_path_factory.mktemp("book")
-    return build.main(out=out, root=REPO), out
+    return build.main(out=out, root=REPO, only=build.PARTS), out
 
 
 @pytest.fixture(scope="session")

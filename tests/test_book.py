@@ -21,6 +21,7 @@ from thbcourse.book.myst import read_page
 from thbcourse.book.objectives import heading_anchors, read_objectives, read_overviews
 from thbcourse.book.plaintext import Plain
 from thbcourse.book.slides import chapter_pages, deck_pages
+from thbcourse.book.workbooks import ANSWER
 from thbcourse.problems import AuthoringError
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -186,7 +187,8 @@ def test_workbooks(out):
             sources = [c.source for c in nb.cells]
             text = norm("\n".join(sources))
             assert sum(s.startswith("### Task ") for s in sources) == tasks
-            assert sum(s.strip() == "**Your answer:**" for s in sources) == tasks
+            assert sources.count(ANSWER) == tasks
+            assert nb.metadata.kernelspec.name == "python3" and nb.metadata.language_info.name == "python"
             assert norm("All names, numbers, addresses and events in this exercise are fictional.") in text
             assert "{cite" not in text and "{term}" not in "\n".join(sources)
             for frag in solutions.get(f"exercises/{stem}", []):

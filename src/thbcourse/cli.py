@@ -220,21 +220,122 @@ def take(blueprint: str, seed: int | None, answers: Path | None, feedback: str, 
             attempt = record_attempt(conn, result, learner=learner, mode="terminal", created_by=learner,
                                      create_learner=True)
         console.print(f"Recorded as attempt {attempt} for learner {learner}.")
+        _print_revise(open_gradebook(db, migrate=False), course, learner)
 
 
 @main.command()
 @click.option("--out", type=click.Path(path_type=Path), default=Path("_build"), show_default=True,
-              help="Where the editions, slides and workbooks are written.")
-@click.option("--only", type=click.Choice(["trainer", "student", "slides", "workbooks"]), multiple=True,
-              help="Build only these parts (repeatable). Default: all.")
+              help="Where the editions, slides, workbooks and PDFs are written.")
+@click.option("--only", type=click.Choice(["trainer", "student", "slides", "workbooks", "pdf"]), multiple=True,
+              help="Build only these parts (repeatable). Default: all but pdf.")
+@click.option("--pdf", "with_pdf", is_flag=True,
+              help="Also lay out the print-ready PDFs (OUT/pdf: trainer handbook, student workbook, answer keys).")
 @click.option("--clean", is_flag=True, help="Delete the parts' earlier output and build them afresh.")
-def build(out: Path, only: tuple[str, ...], clean: bool) -> None:
-    """Build the trainer and student editions, the slide decks and the workbooks.
+def build(out: Path, only: tuple[str, ...], with_pdf: bool, clean: bool) -> None:
+    """Build the trainer and student editions, the slide decks and the workbooks (and with --pdf the
+    print-ready PDFs).
 
     Only what changed since the last build is rebuilt."""
-    from thbcourse.book.build import main as build_main
+    from thbcourse.book.build import EVERYDAY, main as build_main
 
-    sys.exit(build_main(out=out, only=only or None, clean=clean))
+    parts = tuple(only or EVERYDAY) + (("pdf",) if with_pdf else ())
+    sys.exit(build_main(out=out, only=parts, clean=clean))
+
+
+def _print_revise(engine, course, learner: str) -> None:
+    """The learner's "what to revise" list from every attempt in the gradebook (analysis/mastery.py)."""
+    from thbcourse.analysis.mastery import plan_lines, revise_plan
+    from thbcourse.book.sections import STUDENT_EDITION
+
+    plan = revise_plan(engine, course, learner, book_root=Path("."))
+    for line in plan_lines(plan, pages_under=STUDENT_EDITION.as_posix()):
+        click.echo(line)
+
+
+@main.command()
+@click.option("--learner", help="Show this learner's list (pseudonymous id).")
+@click.option("--cohort", help="Every learner of this cohort: write the lists to --out.")
+@click.option("--out", type=click.Path(dir_okay=False, path_type=Path), help="With --cohort: a .csv or .xlsx file.")
+@click.option("--threshold", type=click.FloatRange(0, 100), default=70.0, show_default=True,
+              help="Objectives below this mastery (percent) are listed.")
+@DB_OPTION
+@BY_OPTION
+@reports_problems
+def revise(learner: str | None, cohort: str | None, out: Path | None, threshold: float, db: str | None,
+           by: str) -> None:
+    """What to revise: objectives below the threshold, with sections to re-read and self-checks to retake.
+
+    Mastery comes from every complete attempt (quizzes, self-study, live sessions, papers, rubric marks),
+    the newest weighing most (docs/learning-gain.md)."""
+    from thbcourse.store.db import open_gradebook
+
+    if bool(learner) == bool(cohort):
+        raise click.UsageError("give either --learner or --cohort")
+    engine = open_gradebook(db)
+    if learner:
+        from thbcourse.analysis.mastery import plan_lines, revise_plan
+        from thbcourse.book.sections import STUDENT_EDITION
+
+        plan = revise_plan(engine, _course(), learner, threshold=threshold, book_root=Path("."))
+        for line in plan_lines(plan, pages_under=STUDENT_EDITION.as_posix()):
+            click.echo(line)
+        return
+    if out is None or out.suffix.lower() not in (".csv", ".xlsx"):
+        raise click.BadParameter("with --cohort, give --out ending in .csv or .xlsx", param_hint="--out")
+    from thbcourse.analysis.mastery import export_revise
+
+    rows = export_revise(engine, _course(), cohort, out, who=by, threshold=threshold, book_root=Path("."))
+    click.echo(f"wrote {rows} row(s) to {out}")
+
+
+@main.command()
+@click.option("--cohort", required=True, help="The cohort whose learning gain to report.")
+@click.option("--pre", help="The pre-test blueprint (default: the course's blueprint with purpose pre-test).")
+@click.option("--post", help="The post-test blueprint (default: the one with purpose post-test).")
+@click.option("--policy", type=click.Choice(["first", "best", "last"]), default="first", show_default=True,
+              help="Which post-test attempt counts when a learner took it more than once (the pre-test: the first).")
+@click.option("--threshold", type=click.FloatRange(0, 100), default=70.0, show_default=True,
+              help="Flag objectives whose post-test mastery (percent) is below this.")
+@click.option("--seed", type=int, default=1, show_default=True, help="Seed of the bootstrap resamples.")
+@click.option("--resamples", type=click.IntRange(0, 100_000), default=2000, show_default=True,
+              help="Bootstrap resamples for the 95 % intervals (0: no intervals).")
+@click.option("--out", type=click.Path(file_okay=False, path_type=Path), default=Path("_build/gain"),
+              show_default=True)
+@click.option("--xlsx", is_flag=True, help="Also write the tables as one XLSX workbook.")
+@DB_OPTION
+@BY_OPTION
+@reports_problems
+def gain(cohort: str, pre: str | None, post: str | None, policy: str, threshold: float, seed: int, resamples: int,
+         out: Path, xlsx: bool, db: str | None, by: str) -> None:
+    """Learning gain of a cohort, pre-test to post-test: an HTML report and CSV tables.
+
+    Per learner, objective and topic; Hake's normalised gain, effect size, bootstrap intervals, objectives
+    below the threshold with what teaches them, and the other cohorts (docs/learning-gain.md)."""
+    from thbcourse.analysis.cohort_report import interval, num, pct, write_report
+    from thbcourse.analysis.gain import gain_report
+    from thbcourse.store.db import open_gradebook
+    from thbcourse.store.exports import log_export
+
+    engine = open_gradebook(db)
+    report = gain_report(engine, _course(), cohort, pre=pre, post=post, policy=policy, threshold=threshold,
+                         seed=seed, resamples=resamples, book_root=Path("."))
+    paths = write_report(report, out, xlsx=xlsx)
+    log_export(engine, who=by, what="gain report", rows=len(report.learners),
+               details={"cohort": cohort, "pre": report.pre, "post": report.post, "policy": policy,
+                        "files": [str(p) for p in paths]})
+    f = report.cohort_figures
+    click.echo(f"{cohort}: {len(report.learners)} learner(s), {f.n} with both tests, "
+               f"{len(report.having('only pre-test'))} only the pre-test, {len(report.having('only post-test'))} "
+               f"only the post-test, {len(report.having('neither'))} neither (listed in the report)")
+    if f.n:
+        click.echo(f"mean pre {pct(f.mean_pre.value)}, mean post {pct(f.mean_post.value)}, gain "
+                   f"{num(f.mean_gain.value, 1)} points (95 %: {interval(f.mean_gain)}); <g> {num(f.hake.value)} "
+                   f"(95 %: {interval(f.hake, 2)}); d_z {num(f.d_z.value)}")
+    flagged = [b.key for b in report.objectives if b.flagged]
+    if flagged:
+        click.echo(f"below {threshold:g} % on the post-test: {', '.join(flagged)}")
+    for path in paths:
+        click.echo(f"wrote {path}")
 
 
 @main.group()
@@ -300,20 +401,25 @@ def scores() -> None:
 @click.option("--per-topic", is_flag=True, help="Add a percentage column per topic.")
 @click.option("--per-objective", is_flag=True, help="Add a percentage column per learning objective.")
 @click.option("--per-question", is_flag=True, help="Add a score column per question.")
+@click.option("--mastery", is_flag=True, help="With --per-objective: add the learner's mastery per objective "
+              "(every attempt, newest weighing most; docs/learning-gain.md).")
 @DB_OPTION
 @BY_OPTION
 @reports_problems
 def scores_export(out: Path, policy: str, cohort: str | None, quizzes: tuple[str, ...], with_names: bool,
-                  per_topic: bool, per_objective: bool, per_question: bool, db: str | None, by: str) -> None:
+                  per_topic: bool, per_objective: bool, per_question: bool, mastery: bool, db: str | None,
+                  by: str) -> None:
     """Write scores to OUT (.csv or .xlsx): one row per learner x quiz."""
     from thbcourse.store.db import open_gradebook
     from thbcourse.store.exports import export_scores
 
     if out.suffix.lower() not in (".csv", ".xlsx"):
         raise click.BadParameter("the file name must end in .csv or .xlsx", param_hint="OUT")
+    if mastery and not per_objective:
+        raise click.UsageError("--mastery goes with --per-objective (the mastery columns follow its columns)")
     rows = export_scores(open_gradebook(db), out, who=by, policy=policy, cohort=cohort, quizzes=quizzes,
                          with_names=with_names, per_topic=per_topic, per_objective=per_objective,
-                         per_question=per_question)
+                         per_question=per_question, mastery=mastery)
     click.echo(f"wrote {rows} row(s) to {out}")
 
 

@@ -4,6 +4,7 @@
     out/student/html     student edition: no solutions, no trainer notes; decks without notes in slides/
     out/slides           the decks for presenting (speaker notes included)
     out/workbooks/{student,trainer}/exNN-*.ipynb
+    out/pdf              print-ready PDFs from the built editions and answer keys (pdf.py)
 
 Both editions come from the one _config.yml: the student edition only overrides two values here,
 so there is no second configuration that could drift from the first.
@@ -18,7 +19,8 @@ interrupted is built afresh next time and prints its warnings again. `clean` del
 
 Several parts build in Python processes of their own, as many at a time as there are cores, so the
 trainer and student editions build side by side and no Sphinx inherits another's global state; a
-part's messages are printed when it finishes. A single part builds in this process.
+part's messages are printed when it finishes. A single part builds in this process. A part that reads
+what others write (the PDFs read both editions) waits for them and is left out when one of them failed.
 """
 from __future__ import annotations
 
@@ -36,9 +38,13 @@ from pathlib import Path
 
 from thbcourse.problems import AuthoringError
 
-PARTS = ("trainer", "student", "slides", "workbooks")
+PARTS = ("trainer", "student", "slides", "workbooks", "pdf")  # a part comes after the parts it NEEDS
+# What a build without --only makes: everything but the PDFs, which take longer to lay out than the rest
+# takes to rebuild after an edit; `thbcourse build --pdf` (and `make course`) adds them.
+EVERYDAY = ("trainer", "student", "slides", "workbooks")
 FOLDERS = {"trainer": ("trainer",), "student": ("student",), "slides": ("slides", ".slides-src"),
-           "workbooks": ("workbooks",)}  # under out/: what a part writes, and what --clean deletes
+           "workbooks": ("workbooks",), "pdf": ("pdf",)}  # under out/: what a part writes, and what --clean deletes
+NEEDS = {"pdf": ("trainer", "student")}  # what a part reads, when those parts build in the same run
 STAMP = {"trainer": Path("trainer/fingerprint.json"), "student": Path("student/fingerprint.json"),
          "slides": Path(".slides-src/fingerprint.json")}  # beside the published folders, not in them
 
@@ -63,14 +69,14 @@ def main(out: Path = Path("_build"), only: tuple[str, ...] | None = None, *, roo
     if unknown:
         print(f"error: unknown part(s) {', '.join(sorted(unknown))}; choose from {', '.join(PARTS)}", file=sys.stderr)
         return 1
-    parts = [part for part in PARTS if only is None or part in only]
+    parts = [part for part in PARTS if part in (only or EVERYDAY)]
     if clean:
         for part in parts:
             for folder in FOLDERS[part]:
                 shutil.rmtree(out / folder, ignore_errors=True)
     workers = min(len(parts), os.cpu_count() or 1)
     print(f"building {', '.join(parts)} ...", flush=True)
-    outcomes = _in_processes(parts, root, out, workers) if workers > 1 else (build_part(p, root, out) for p in parts)
+    outcomes = _in_processes(parts, root, out, workers) if workers > 1 else _in_turn(parts, root, out)
     failed = False
     for outcome in outcomes:
         sys.stderr.write(outcome.log)
@@ -82,14 +88,38 @@ def main(out: Path = Path("_build"), only: tuple[str, ...] | None = None, *, roo
     return 1 if failed else 0
 
 
+def _in_turn(parts: list[str], root: Path, out: Path) -> Iterator[Outcome]:
+    done: dict[str, Outcome] = {}
+    for part in parts:
+        done[part] = _blocked(part, done) or build_part(part, root, out)
+        yield done[part]
+
+
 def _in_processes(parts: list[str], root: Path, out: Path, workers: int) -> Iterator[Outcome]:
     """Each part in a Python process of its own, at most `workers` at a time (a Sphinx build leaves
-    global state in Sphinx and docutils behind); the threads only wait for the processes."""
+    global state in Sphinx and docutils behind); the threads only wait for the processes. A part waits
+    for the parts it needs: they were submitted before it, so they hold or get a thread first."""
     from concurrent.futures import ThreadPoolExecutor, as_completed
 
+    futures = {}
+
+    def run(part: str) -> Outcome:
+        done = {need: futures[need].result() for need in NEEDS.get(part, ()) if need in futures}
+        return _blocked(part, done) or _run_part(part, root, out)
+
     with ThreadPoolExecutor(workers) as pool:
-        for future in as_completed([pool.submit(_run_part, part, root, out) for part in parts]):
+        for part in parts:
+            futures[part] = pool.submit(run, part)
+        for future in as_completed(futures.values()):
             yield future.result()
+
+
+def _blocked(part: str, done: dict[str, Outcome]) -> Outcome | None:
+    """Why a part cannot build: a part it reads failed in this run (it would read a stale build)."""
+    failed = [need for need in NEEDS.get(part, ()) if need in done and done[need].error]
+    if failed:
+        return Outcome(part, error=f"the {part} part was not built: the {' and '.join(failed)} part(s) failed")
+    return None
 
 
 def _run_part(part: str, root: Path, out: Path) -> Outcome:
@@ -281,11 +311,18 @@ def workbooks(root: Path, out: Path) -> str:
     return str(dest)
 
 
+def pdfs(root: Path, out: Path) -> str:
+    from thbcourse.book.pdf import build_pdfs
+
+    return build_pdfs(root, out)
+
+
 BUILDERS = {
     "trainer": lambda root, out: edition(root, out, "trainer"),
     "student": lambda root, out: edition(root, out, "student"),
     "slides": presenting_decks,
     "workbooks": workbooks,
+    "pdf": pdfs,
 }
 
 

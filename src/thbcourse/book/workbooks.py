@@ -4,9 +4,14 @@ The page is walked in order: title, overview, then every section as text; each t
 by an empty answer cell. The trainer copy adds each solution after its answer cell and the
 trainer notes where the page has them; the student copy leaves both out. Roles become plain text
 because the book's references do not resolve inside a notebook.
+
+The notebooks hold Markdown only, yet name the python3 kernel that every Jupyter installation has:
+without a kernelspec Jupyter asks which kernel to start when a notebook opens. An answer cell is the
+prompt followed by empty paragraphs (`&nbsp;`), so that it shows, and prints, as room to write.
 """
 from __future__ import annotations
 
+import copy
 import re
 from pathlib import Path
 
@@ -17,7 +22,10 @@ from thbcourse.book.myst import Block, Page, read_page
 from thbcourse.book.objectives import FICTIONAL, parse_overview, read_objectives
 from thbcourse.book.plaintext import Plain
 
-ANSWER = "**Your answer:**\n\n"
+ANSWER_LINES = 8
+ANSWER = "**Your answer:**\n\n" + "\n\n".join(["&nbsp;"] * ANSWER_LINES)
+METADATA = {"kernelspec": {"name": "python3", "display_name": "Python 3 (ipykernel)", "language": "python"},
+            "language_info": {"name": "python"}}
 EDITIONS = ("student", "trainer")
 
 
@@ -116,7 +124,7 @@ def workbook(page: Page, plain: Plain, objectives: dict, *, trainer: bool,
     flush()
     # numbered cell ids (nbformat draws random ones): the same page gives the same notebook
     return new_notebook(cells=[new_markdown_cell(c, id=f"cell-{n}") for n, c in enumerate(cells, 1)],
-                        metadata={"language_info": {"name": "markdown"}})
+                        metadata=copy.deepcopy(METADATA))
 
 
 def _overview(b: Block, page: Page, objectives: dict, *, trainer: bool) -> str:
