@@ -24,6 +24,9 @@
 (i) Scanning a class's answer sheets: 30 two-page exam sheets, filled with pen-like marks and degraded,
     as one 200 dpi PDF, read and graded, against rendering the same pages and decoding their QR codes
     (benchmarks/scan.py). Target: the class in under 30 s.
+(j) The learning-gain report for 2,000 learners x pre/post x 30 questions, on SQLite and PostgreSQL,
+    against the sqlite3 shell computing the per-learner pre/post percentages from the same file
+    (benchmarks/gain.py). Target: at most 3x.
 """
 from __future__ import annotations
 
@@ -97,6 +100,7 @@ def main() -> int:
     from benchmarks.build import bench_build
     from benchmarks.export import bench_export
     from benchmarks.marking import bench_marking
+    from benchmarks.gain import bench_gain
     from benchmarks.pdf import bench_pdf
     from benchmarks.scan import bench_scan
     from benchmarks.startup import bench_startup
@@ -112,6 +116,7 @@ def main() -> int:
         bench_startup,
         bench_pdf,
         bench_scan,
+        bench_gain,
     ]
     chosen = [b for b in benchmarks if not sys.argv[1:] or any(word in b.__name__ for word in sys.argv[1:])]
     results = [bench() for bench in chosen]

@@ -491,6 +491,29 @@ def scan(scans: tuple[Path, ...], quiz: str, review: Path, db: str | None, by: s
                   if rows else "."))
 
 
+@main.command()
+@click.option("--format", "fmt", type=click.Choice(["scorm12", "scorm2004"]), required=True,
+              help="SCORM 1.2 or SCORM 2004 (4th edition).")
+@click.option("--out", type=click.Path(dir_okay=False, path_type=Path), default=None,
+              help="The zip to write. Default: BUILD_DIR/scorm/thb-course-<format>.zip.")
+@click.option("--build-dir", type=click.Path(file_okay=False, path_type=Path), default=Path("_build"),
+              show_default=True, help="Where `thbcourse build` wrote the student edition (BUILD_DIR/student/html).")
+@click.option("--one-sco", is_flag=True, help="The whole course as one SCO (default: one SCO per page of _toc.yml).")
+def package(fmt: str, out: Path | None, build_dir: Path, one_sco: bool) -> None:
+    """Zip the built student edition as a SCORM package for a learning platform (docs/platforms-scorm.md)."""
+    from thbcourse.book.build import find_root
+    from thbcourse.deliveries.scorm import PackageError, package as scorm_package
+
+    out = out or build_dir / "scorm" / f"thb-course-{fmt}.zip"
+    try:
+        written = scorm_package(build_dir / "student" / "html", find_root(Path.cwd()), out, fmt,
+                                per_chapter=not one_sco)
+    except PackageError as err:
+        click.echo(f"error: {err}", err=True)
+        sys.exit(1)
+    click.echo(f"{written} ({written.stat().st_size / 1e6:.1f} MB)")
+
+
 @main.group()
 def rubric() -> None:
     """Assessed practical tasks marked with a rubric (quizzes/rubrics/)."""

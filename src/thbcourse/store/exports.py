@@ -36,6 +36,7 @@ ORDER = {  # which attempt comes first under each policy
 PARTITION = (attempts.c.learner_id, attempts.c.blueprint)
 BREAKDOWNS = (("per_topic", responses.c.topic, "topic % "), ("per_objective", responses.c.objective, "objective % "),
               ("per_question", responses.c.question_id, "question "))
+MASTERY_PREFIX = "mastery % "
 CHUNK = 2000  # exported attempts read (and their breakdowns summed) at a time
 
 Row = tuple[Sequence, list[tuple[int, float]]]
@@ -150,9 +151,13 @@ def _cursor(conn: Connection, statement, *, server_side: bool = False):
 
 def score_rows(conn: Connection, *, policy: str = "best", cohort: str | None = None,
                quizzes: tuple[str, ...] = (), with_names: bool = False, per_topic: bool = False,
-               per_objective: bool = False, per_question: bool = False,
+               per_objective: bool = False, per_question: bool = False, mastery: bool = False,
                csv_safe: bool = True) -> tuple[list[str], Iterator[Row]]:
     """Header and rows, each row as (its cells up to the date, its breakdown cells).
+
+    mastery adds a 'mastery % <objective>' column per objective: the learner's mastery from every
+    complete attempt, the newest weighing most (thbcourse.analysis.mastery), the same on each of the
+    learner's rows.
 
     Breakdown cells are (column index, value) pairs in column order, only where there is a value:
     a per-question export of a whole course is mostly empty cells. csv_safe neutralises formula-like
@@ -175,11 +180,18 @@ def score_rows(conn: Connection, *, policy: str = "best", cohort: str | None = N
                           .scalars())
             kinds.append((column, {key: len(header) + n for n, key in enumerate(keys)}))
             header += [prefix + key for key in keys]
+    mastery_index: dict[str, int] = {}
+    if mastery:
+        from thbcourse.analysis.mastery import mastery_keys, mastery_of_attempts
+
+        keys = mastery_keys(conn, _exported(policy, conditions))
+        mastery_index = {key: len(header) + n for n, key in enumerate(keys)}
+        header += [MASTERY_PREFIX + key for key in keys]
 
     def rows() -> Iterator[Row]:
         with closing(_cursor(conn, ranked, server_side=True)) as cursor:
             while chunk := cursor.fetchmany(CHUNK):
-                if not kinds:
+                if not kinds and not mastery:
                     for row in chunk:
                         yield row[1:], []
                     continue
@@ -189,6 +201,12 @@ def score_rows(conn: Connection, *, policy: str = "best", cohort: str | None = N
                         at = index.get(key)  # None: a key that came after the header was made
                         if at is not None:
                             further[attempt].append((at, value))
+                if mastery:
+                    for attempt, values in mastery_of_attempts(conn, list(further)).items():
+                        for key, value in values.items():
+                            at = mastery_index.get(key)
+                            if at is not None and value is not None:
+                                further[attempt].append((at, round(value, 2)))
                 for row in chunk:
                     cells = further[row[0]]
                     cells.sort()

@@ -241,3 +241,46 @@ def write_sheet(target: Path, header: list[str], rows: Iterable[Row], *, sheet: 
             part.write((_rows_xml(batch, count + 2, templates) + _SHEET_END).encode())
             count += len(batch)
     return count
+
+
+def write_book(target: Path, sheets: Sequence[tuple[str, list[str], Iterable[Sequence[Any]]]]) -> int:
+    """Write an XLSX file with several small sheets: (name, header, rows of plain cells) each, in order.
+
+    The same cells as write_sheet (text as text, None an empty cell); returns the rows written in all.
+    """
+    names = [name[:31] for name, _, _ in sheets]  # Excel's limit on a sheet's name
+    overrides = "".join(f'<Override PartName="/xl/worksheets/sheet{n}.xml" '
+                        'ContentType="application/vnd.openxmlformats-officedocument.spreadsheetml.worksheet+xml"/>'
+                        for n in range(1, len(sheets) + 1))
+    parts = dict(_PARTS)
+    parts["[Content_Types].xml"] = parts["[Content_Types].xml"].replace(
+        _PARTS["[Content_Types].xml"][_PARTS["[Content_Types].xml"].index('<Override PartName="/xl/worksheets'):
+                                      _PARTS["[Content_Types].xml"].index('<Override PartName="/xl/styles')],
+        overrides)
+    parts["xl/workbook.xml"] = parts["xl/workbook.xml"].replace(
+        '<sheet name="{sheet}" sheetId="1" r:id="rId1"/>',
+        "".join(f'<sheet name="{_xml_attr(name)}" sheetId="{n}" r:id="rId{n + 1}"/>' for n, name in enumerate(names, 1)))
+    parts["xl/_rels/workbook.xml.rels"] = (
+        '<Relationships xmlns="http://schemas.openxmlformats.org/package/2006/relationships">'
+        '<Relationship Id="rId1" Target="styles.xml" '
+        'Type="http://schemas.openxmlformats.org/officeDocument/2006/relationships/styles"/>'
+        + "".join(f'<Relationship Id="rId{n + 1}" Target="worksheets/sheet{n}.xml" '
+                  'Type="http://schemas.openxmlformats.org/officeDocument/2006/relationships/worksheet"/>'
+                  for n in range(1, len(sheets) + 1)) + '</Relationships>')
+    count = 0
+    with zipfile.ZipFile(target, "w", zipfile.ZIP_DEFLATED, compresslevel=COMPRESSION) as book:
+        for name, xml in parts.items():
+            book.writestr(name, _DECLARATION + xml)
+        for n, (_, header, rows) in enumerate(sheets, 1):
+            templates: dict[tuple, _Template] = {}
+            lines = [(header, ())] + [(list(row), ()) for row in rows]
+            book.writestr(f"xl/worksheets/sheet{n}.xml",
+                          _DECLARATION + _SHEET_START + _rows_xml(lines, 1, templates) + _SHEET_END)
+            count += len(lines) - 1
+    return count
+
+
+def _xml_attr(text: str) -> str:
+    return (text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;").replace('"', "&quot;")
+            .replace("[", "(").replace("]", ")").replace("/", "-").replace("\\", "-").replace("?", "")
+            .replace("*", "").replace(":", "-"))

@@ -21,7 +21,7 @@ from starlette.requests import Request
 from starlette.routing import Mount, Route
 from starlette.staticfiles import StaticFiles
 
-from thbcourse.web import admin, officer, study, trainer
+from thbcourse.web import admin, gain, officer, study, trainer
 from thbcourse.web.auth import (OFFICER_HOURS, TRAINER_HOURS, Csrf, RateLimit, Tokens, credentials_path,
                                 load_or_create_password)
 from thbcourse.web.live import Live, Refused
@@ -77,7 +77,7 @@ def create_app(course, engine, *, password: dict, join_base: str | None = None,
     """The app for one course and gradebook. `password` is the trainer password's hash record
     (`auth.hash_password`); `join_base` the address shown to phones (default: the one in use)."""
     secret = secrets.token_bytes(32)  # per process: live sessions do not outlive it either
-    routes = [Route("/", home), *officer.routes, *study.routes, *trainer.routes, *admin.routes,
+    routes = [Route("/", home), *officer.routes, *gain.routes, *study.routes, *trainer.routes, *admin.routes,
               Mount("/static", StaticFiles(directory=HERE / "static"), name="static")]
     middleware = [Middleware(SecurityHeaders)]
     if allowed_hosts:  # against DNS rebinding: another site's name pointing at this address

@@ -4,6 +4,12 @@
  * of every possible response and wrote them into the page (script.sc-data, made by
  * thbcourse/book/selfcheck.py); this file reads the learner's response, looks it up and shows it.
  * Scores are kept in this browser only (localStorage), per self-check.
+ *
+ * In the SCORM package a launch page holds a session with the learning platform, and scorm.js gives
+ * the pages inside it `window.thbcourseScorm`: then each checked answer is also reported (interaction),
+ * each self-check's record and current attempt are saved with the platform, and reopening the SCO
+ * shows the attempt where the learner left it. Without it (the book online or on disk) nothing here
+ * changes.
  */
 (function () {
   "use strict";
@@ -17,7 +23,11 @@
     numeric: "Type a number first, such as 12.5.",
   };
 
+  var link = null;  // the platform (scorm.js), set at start when there is one
+  var kept = {};  // each self-check's record as the platform keeps it
+
   function record(quiz) {
+    if (link) return kept[quiz] || null;  // the platform's, not whatever this browser holds
     try { return JSON.parse(localStorage.getItem(STORE + quiz)); } catch (e) { return null; }
   }
 
@@ -86,7 +96,43 @@
     return data.table[key];
   }
 
-  function check(q, data, attempt) {
+  /* The learner's response in the form the platform keeps (and answer() puts back): choices, matches
+     and orders as canonical indexes ("0,2"), true/false as "true"/"false", typed answers as typed. */
+  function responseOf(q) {
+    var type = q.dataset.type;
+    if (type === "short_answer" || type === "numeric") return q.querySelector("input").value;
+    if (type === "matching") return values(q, "select", function (s) { return s.value; }).join(",");
+    if (type === "ordering") return values(q, "li[data-index]", function (li) { return li.dataset.index; }).join(",");
+    return values(q, "input:checked", function (i) { return i.value; })
+      .sort(function (a, b) { return Number(a) - Number(b); }).join(",");
+  }
+
+  function answer(q, response) {
+    var type = q.dataset.type, parts = String(response).split(",");
+    if (type === "short_answer" || type === "numeric") q.querySelector("input").value = response;
+    else if (type === "matching") q.querySelectorAll("select").forEach(function (s, i) { s.value = parts[i]; });
+    else if (type === "ordering") {
+      var list = q.querySelector(".sc-order");
+      parts.forEach(function (index) {
+        var li = list.querySelector(':scope > li[data-index="' + index + '"]');
+        if (li) list.appendChild(li);
+      });
+    } else {
+      q.querySelectorAll("input").forEach(function (i) { i.checked = parts.indexOf(i.value) >= 0; });
+    }
+  }
+
+  /* The correct response in the same form, from the build-time tables (for the platform's report). */
+  function expected(q, data) {
+    var type = q.dataset.type;
+    if (type === "short_answer") return data.accepted.length ? data.accepted[0] : null;
+    if (type === "numeric") return data.range;
+    if (data.pairs) return data.pairs.map(function (_, i) { return i; }).join(",");  // each left item's own match
+    var keys = Object.keys(data.table).filter(function (k) { return data.outcomes[data.table[k]][1]; });
+    return keys.length ? keys[0] : null;
+  }
+
+  function check(q, data, attempt, restoring) {
     var found = outcome(q, data);
     var missing = q.querySelector(".sc-missing");
     if (found == null) {
@@ -106,9 +152,16 @@
     showChoice(q);
     feedback.hidden = false;
     q.disabled = true;
+    var response = responseOf(q);
+    attempt.scores[q.id] = {score: score, correct: result[1], source: q.querySelector(".sc-source a"), response: response};
+    if (restoring) return;
     feedback.focus();
-    attempt.scores[q.id] = {score: score, correct: result[1], source: q.querySelector(".sc-source a")};
+    if (link) {
+      link.interaction(attempt.quiz, {id: q.dataset.key.split("@")[0], type: q.dataset.type, response: response,
+                                      correct: result[1], score: score, max: max, expected: expected(q, data)});
+    }
     attempt.update();
+    attempt.save();
   }
 
   /* A locked question keeps the learner's choice plain to see: each chosen option is outlined and
@@ -170,7 +223,7 @@
     var data = JSON.parse(box.querySelector("script.sc-data").textContent);
     var papers = box.querySelectorAll(".sc-paper");
     var quiz = box.dataset.quiz;
-    var attempt = {number: 0, scores: {}};
+    var attempt = {quiz: quiz, number: 0, scores: {}};
 
     function paper() { return papers[attempt.number % papers.length]; }
     function paperNumber(n) { return (n % papers.length + 1) + " of " + papers.length; }
@@ -207,16 +260,57 @@
         li.appendChild(reread[href].cloneNode(true));
         return li;
       }));
+      if (attempt.restoring) {  // an attempt the platform kept: its score is in the record already
+        showRecord();
+        return;
+      }
       var saved = record(quiz) || {attempts: 0, best: 0};
+      var now = {page: box.dataset.page, title: box.dataset.title, last: percent,
+                 best: Math.max(saved.best, percent), attempts: saved.attempts + 1};
+      if (link) kept[quiz] = now;
       try {
-        localStorage.setItem(STORE + quiz, JSON.stringify({
-          page: box.dataset.page, title: box.dataset.title, last: percent,
-          best: Math.max(saved.best, percent), attempts: saved.attempts + 1,
-        }));
+        localStorage.setItem(STORE + quiz, JSON.stringify(now));
       } catch (e) { /* storage switched off: the score is still shown */ }
       showRecord();
       showInChapterList();
     };
+
+    /* The platform keeps the record and where the attempt is: the paper and each checked answer. */
+    attempt.save = function () {
+      if (!link) return;
+      var answers = Array.prototype.map.call(paper().querySelectorAll(".sc-q"), function (q) {
+        return attempt.scores[q.id] ? attempt.scores[q.id].response : null;
+      });
+      link.save(quiz, {r: kept[quiz] || null, n: attempt.number, a: answers});
+    };
+
+    function showPaper(number) {
+      paper().hidden = true;
+      attempt.number = number;
+      attempt.scores = {};
+      paper().querySelectorAll(".sc-q").forEach(reset);
+      paper().hidden = false;
+      box.querySelector(".sc-reread").hidden = true;
+      box.querySelector(".sc-again").textContent = "Try again (paper " + paperNumber(number + 1) + ")";
+    }
+
+    function resume(saved) {
+      kept[quiz] = saved.r || null;
+      if (saved.r) {
+        try { localStorage.setItem(STORE + quiz, JSON.stringify(saved.r)); } catch (e) { /* shown anyway */ }
+      }
+      if (saved.n) showPaper(saved.n);
+      var questions = paper().querySelectorAll(".sc-q");
+      attempt.restoring = true;
+      (saved.a || []).forEach(function (response, i) {
+        var q = questions[i];
+        if (response == null || !q) return;
+        answer(q, response);
+        check(q, data[q.dataset.key], attempt, true);
+      });
+      if (Object.keys(attempt.scores).length) attempt.update();
+      attempt.restoring = false;
+    }
 
     box.addEventListener("click", function (event) {
       var button = event.target.closest("button");
@@ -225,18 +319,15 @@
       if (button.classList.contains("sc-check")) check(q, data[q.dataset.key], attempt);
       else if (button.classList.contains("sc-up") || button.classList.contains("sc-down")) move(button);
       else if (button.classList.contains("sc-again")) {
-        paper().hidden = true;
-        attempt.number += 1;
-        attempt.scores = {};
-        paper().querySelectorAll(".sc-q").forEach(reset);
-        paper().hidden = false;
-        box.querySelector(".sc-reread").hidden = true;
+        showPaper(attempt.number + 1);
         box.querySelector(".sc-score").textContent = "Attempt " + (attempt.number + 1) + ": paper " +
           paperNumber(attempt.number) + ", new questions, with the options in a new order.";
-        button.textContent = "Try again (paper " + paperNumber(attempt.number + 1) + ")";
         box.querySelector("h3").focus();
+        attempt.save();
       }
     });
+    var saved = link && link.restore(quiz);
+    if (saved) resume(saved);
     showRecord();
   }
 
@@ -263,6 +354,7 @@
   }
 
   function start() {
+    link = window.thbcourseScorm || null;
     document.querySelectorAll("section.sc").forEach(setUp);
     showInChapterList();
   }
