@@ -19,6 +19,7 @@ from test_book import make_mini
 # The gradebook (SQLAlchemy and its dialects), the web app, Sphinx and the export writers.
 NEVER_FOR_QUIZZES = ("sqlalchemy", "psycopg", "starlette", "uvicorn", "jinja2", "sphinx", "openpyxl", "httpx")
 PAGE_PARSER = ("markdown_it", "myst_parser")
+BOOK_READER = PAGE_PARSER + ("docutils",)
 
 RUN = """\
 import json, sys
@@ -71,6 +72,29 @@ def test_an_unchanged_book_is_not_parsed_again(mini_dir):
     assert (mini_dir / "_build/.cache/book-facts.json").is_file()
     again = modules_after(mini_dir, "validate", "quizzes/banks/mini.yml")
     assert not again & set(PAGE_PARSER)
+
+
+def test_draw_and_take_name_sections_without_parsing_an_unchanged_book(mini_dir):
+    draw = ("draw", "self-check-alpha", "--seed", "1", "--out", "papers", "--format", "md")
+    take = ("take", "self-check-alpha", "--seed", "1", "--answers", "none.yml")
+    modules_after(mini_dir, *draw)  # reads the pages once: the checks' facts and the sections' headings
+    key = (mini_dir / "papers/self-check-alpha-seed1-key.md").read_text()
+    # From then on neither parses a page, nor renders Markdown: a Markdown paper keeps the stems as
+    # written, and `take` with an answers file shows no question (markdown-it is for HTML and prompts).
+    assert not modules_after(mini_dir, *draw) & set(BOOK_READER)
+    assert not modules_after(mini_dir, *take) & set(BOOK_READER)
+    assert (mini_dir / "papers/self-check-alpha-seed1-key.md").read_text() == key  # same section names
+
+
+def test_a_changed_title_is_named_anew(mini_dir):
+    draw = ("draw", "self-check-alpha", "--seed", "1", "--out", "papers", "--format", "md")
+    key = mini_dir / "papers/self-check-alpha-seed1-key.md"
+    modules_after(mini_dir, *draw)
+    assert "Section: 1 Alpha chapter › " in key.read_text()
+    chapter = mini_dir / "book/01-alpha.md"
+    chapter.write_text(chapter.read_text().replace("# Alpha chapter\n", "# Alpha chapter, renamed\n"))
+    modules_after(mini_dir, *draw)
+    assert "Section: 1 Alpha chapter, renamed › " in key.read_text()
 
 
 def test_a_changed_page_is_read_again(mini_dir):

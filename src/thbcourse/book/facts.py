@@ -1,14 +1,16 @@
-"""What checking the banks needs from the book, kept between runs of the command line.
+"""What the quiz commands need from the book, kept between runs of the command line.
 
 The checks need the objective ids the chapters declare and the heading anchors of the pages that
-questions cite. The book layer reads both by parsing pages with markdown-it, which for the course's
-31 pages takes longer than checking every bank, and `thbcourse validate`, `draw` and `take` would
-pay it on each run. So the commands keep the facts in `<book root>/_build/.cache/book-facts.json`,
-each under a BLAKE2 digest of what it was read from: every page for the objectives, the page itself
-for its anchors, and for both the code and parser versions that read them. A page that changes in
-any way is read again; objectives are never kept while a chapter's declaration has problems, so
-those are reported on every run. Other callers of `load_course` (the Sphinx extension, the web app,
-the tests) read the pages each time and write nothing.
+questions cite; answer keys and feedback name the section behind each question by its page's title
+and heading (thbcourse.book.sections). The book layer reads all of them by parsing pages with
+markdown-it, which for the course's 31 pages takes longer than checking every bank, and
+`thbcourse validate`, `draw` and `take` would pay it on each run. So the commands keep the facts in
+`<book root>/_build/.cache/book-facts.json`, each under a BLAKE2 digest of what it was read from:
+every page for the objectives, the page itself for its anchors and headings, and for all of them the
+code and parser versions that read them. A page that changes in any way is read again; objectives
+are never kept while a chapter's declaration has problems, so those are reported on every run. Other
+callers of `load_course` and `place` (the Sphinx extension, the web app, the analysis reports, the
+tests) read the pages each time and write nothing.
 """
 from __future__ import annotations
 
@@ -16,14 +18,15 @@ import contextlib
 import hashlib
 import json
 import os
+from functools import lru_cache
 from importlib.util import find_spec
 from pathlib import Path
 
 CACHE = Path("_build") / ".cache" / "book-facts.json"
-# The modules whose rules turn a page into objectives and anchors: a change to any of them, or an
-# upgraded parser, makes every kept fact stale.
-READERS = ("thbcourse.book.objectives", "thbcourse.book.myst", "markdown_it", "mdit_py_plugins", "myst_parser",
-           "docutils")
+# The modules whose rules turn a page into objectives, anchors and headings: a change to any of them,
+# or an upgraded parser, makes every kept fact stale.
+READERS = ("thbcourse.book.objectives", "thbcourse.book.sections", "thbcourse.book.myst", "markdown_it",
+           "mdit_py_plugins", "myst_parser", "docutils")
 
 
 def _digest(*parts: bytes) -> str:
@@ -34,7 +37,10 @@ def _digest(*parts: bytes) -> str:
     return h.hexdigest()
 
 
+@lru_cache(maxsize=None)
 def _readers() -> str:
+    """Worked out once a process (the code and the parsers do not change while it runs), since
+    `take` makes a BookFacts for every answer's feedback."""
     found = []
     for name in READERS:
         spec = find_spec(name)
@@ -50,7 +56,7 @@ class BookFacts:
 
     def __init__(self, root: Path, *, keep: bool):
         self.root, self.file = Path(root), Path(root) / CACHE if keep else None
-        self.kept: dict = {"readers": None, "objectives": {}, "anchors": {}}
+        self.kept: dict = {"readers": None, "objectives": {}, "anchors": {}, "headings": {}}
         self.changed = False
         if self.file is None:
             return
@@ -60,7 +66,7 @@ class BookFacts:
         except (OSError, ValueError):
             kept = {}
         if (isinstance(kept, dict) and kept.get("readers") == readers
-                and isinstance(kept.get("objectives"), dict) and isinstance(kept.get("anchors"), dict)):
+                and all(isinstance(kept.get(part), dict) for part in ("objectives", "anchors", "headings"))):
             self.kept = kept
         else:
             self.kept["readers"], self.changed = readers, True
@@ -87,6 +93,19 @@ class BookFacts:
             kept = self.kept["anchors"][name] = {"key": key, "anchors": list(heading_anchors(page))}
             self.changed = True
         return set(kept["anchors"])
+
+    def headings(self, page: Path) -> tuple[str, dict[str, str]]:
+        """A page's title and the heading each anchor names (thbcourse.book.sections.headings)."""
+        name, key = page.relative_to(self.root).as_posix(), _digest(page.read_bytes())
+        kept = self.kept["headings"].get(name)
+        if (not isinstance(kept, dict) or kept.get("key") != key or not isinstance(kept.get("title"), str)
+                or not isinstance(kept.get("named"), dict)):
+            from thbcourse.book.sections import headings
+
+            title, named = headings(page)
+            kept = self.kept["headings"][name] = {"key": key, "title": title, "named": named}
+            self.changed = True
+        return kept["title"], kept["named"]
 
     def save(self) -> None:
         """Keep what was read for the next run; a book that cannot be written to is simply read again."""

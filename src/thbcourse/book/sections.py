@@ -12,15 +12,13 @@ _toc.yml says why.)
 """
 from __future__ import annotations
 
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
 
 import yaml
-from docutils.nodes import make_id
-
-from thbcourse.book.myst import Page, Section, read_page
-from thbcourse.book.objectives import heading_anchors
 
 STUDENT_EDITION = Path("_build") / "student" / "html"  # where `thbcourse build` writes it (book/build.py)
 SEPARATOR = " › "
@@ -32,26 +30,50 @@ class Place:
     page: str | None  # "book/04-1-recruitment.html#online-...", relative to an edition's html folder
 
 
-def place(root: Path, source: str) -> Place:
-    """Where the book at `root` teaches what a question's source points at."""
+def place(root: Path, source: str, facts=None) -> Place:
+    """Where the book at `root` teaches what a question's source points at. The page's headings come
+    from `facts` (a thbcourse.book.facts.BookFacts) when given, else from parsing the page."""
     file, _, anchor = source.partition("#")
     path = Path(root) / file
     if not path.is_file():
         return Place(source, None)
     docname = file.removesuffix(".md")
-    page = read_page(path)
-    title = next((s.text for s in page.sections if s.level == 1), page.title)
+    title, named = facts.headings(path) if facts is not None else headings(path)
     name = " ".join(filter(None, [page_numbers(Path(root)).get(docname), title]))
-    section = _section(page, anchor)
-    if section is not None and section.level > 1:
-        name += SEPARATOR + section.text
+    if anchor in named:
+        name += SEPARATOR + named[anchor]
     return Place(name, f"{docname}.html" + (f"#{anchor}" if anchor else ""))
 
 
-def _section(page: Page, anchor: str) -> Section | None:
-    """The heading an anchor names: its own id or the `(label)=` right before it."""
-    line = heading_anchors(page.path).get(anchor)
-    return next((s for s in page.sections if s.line == line or (s.label and make_id(s.label) == anchor)), None)
+@contextmanager
+def kept_places(root: Path) -> Iterator[Callable[[str], Place]]:
+    """`place` for the commands (`draw`, `take`): the headings of the pages are kept with the book's
+    other facts in its _build folder, so that a run parses only the pages that changed since the last."""
+    from thbcourse.book.facts import BookFacts
+
+    facts = BookFacts(root, keep=True)
+    yield lambda source: place(root, source, facts)
+    facts.save()
+
+
+def headings(path: Path) -> tuple[str, dict[str, str]]:
+    """What naming a place needs from a page: its title, and the text of the heading below the title
+    that each anchor names (its own id, or the `(label)=` right before it)."""
+    from docutils.nodes import make_id  # markdown-it, MyST and docutils: only when a page is parsed
+
+    from thbcourse.book.myst import read_page
+    from thbcourse.book.objectives import heading_anchors
+
+    page = read_page(path)
+    title = next((s.text for s in page.sections if s.level == 1), page.title)
+    lines = heading_anchors(path)
+    named = {}
+    for anchor in {*lines, *(make_id(s.label) for s in page.sections if s.label)}:
+        section = next((s for s in page.sections
+                        if s.line == lines.get(anchor) or (s.label and make_id(s.label) == anchor)), None)
+        if section is not None and section.level > 1:
+            named[anchor] = section.text
+    return title, named
 
 
 def page_numbers(root: Path) -> dict[str, str]:

@@ -9,7 +9,6 @@ import html
 from functools import partial
 from pathlib import Path
 
-from thbcourse.deliveries.markdown import to_html, to_inline_html
 from thbcourse.engine.answers import letter
 from thbcourse.engine.draw import Paper, PaperItem
 
@@ -83,14 +82,15 @@ def paper_markdown(paper: Paper) -> str:
 
 
 def key_markdown(paper: Paper, book: Path = BOOK) -> str:
-    from thbcourse.book.sections import place
+    from thbcourse.book.sections import kept_places
 
     out = _header(paper)[:1] + ["", f"**Answer key for trainers** · paper {paper.blueprint.id} / seed {paper.seed}", ""]
-    for item in paper.items:
-        q = item.question
-        out += [f"## Question {item.number}: {key_text(item)}", "",
-                f"{q.id} · {q.type} · difficulty {q.difficulty} · objective `{q.objective}`", "",
-                q.feedback.strip(), "", f"Section: {place(book, q.source).name}", ""]
+    with kept_places(book) as place:
+        for item in paper.items:
+            q = item.question
+            out += [f"## Question {item.number}: {key_text(item)}", "",
+                    f"{q.id} · {q.type} · difficulty {q.difficulty} · objective `{q.objective}`", "",
+                    q.feedback.strip(), "", f"Section: {place(q.source).name}", ""]
     return "\n".join(out)
 
 
@@ -114,6 +114,8 @@ def _page(title: str, body: list[str]) -> str:
 
 
 def paper_html(paper: Paper) -> str:
+    from thbcourse.deliveries.markdown import to_html, to_inline_html  # markdown-it: for HTML only
+
     bp = paper.blueprint
     body = [f"<h1>{html.escape(bp.title)}</h1>", f'<p class="meta">{html.escape(_header(paper)[2])}</p>',
             "<p>Name or learner id: ______________________</p>"]
@@ -128,17 +130,19 @@ def paper_html(paper: Paper) -> str:
 
 
 def key_html(paper: Paper, book: Path = BOOK) -> str:
-    from thbcourse.book.sections import place
+    from thbcourse.book.sections import kept_places
+    from thbcourse.deliveries.markdown import to_html
 
     bp = paper.blueprint
     body = [f"<h1>{html.escape(bp.title)}: answer key</h1>",
             f'<p class="meta">For trainers · paper {html.escape(bp.id)} / seed {paper.seed}</p>']
-    for item in paper.items:
-        q = item.question
-        body += [f'<section class="question"><h2>Question {item.number}: {html.escape(key_text(item))}</h2>',
-                 f'<p class="meta">{html.escape(q.id)} · {q.type} · difficulty {q.difficulty} · objective '
-                 f'<code>{html.escape(q.objective)}</code></p>', to_html(q.feedback),
-                 f'<p class="book-section">Section: {html.escape(place(book, q.source).name)}</p></section>']
+    with kept_places(book) as place:
+        for item in paper.items:
+            q = item.question
+            body += [f'<section class="question"><h2>Question {item.number}: {html.escape(key_text(item))}</h2>',
+                     f'<p class="meta">{html.escape(q.id)} · {q.type} · difficulty {q.difficulty} · objective '
+                     f'<code>{html.escape(q.objective)}</code></p>', to_html(q.feedback),
+                     f'<p class="book-section">Section: {html.escape(place(q.source).name)}</p></section>']
     return _page(f"{bp.title}: answer key", body)
 
 

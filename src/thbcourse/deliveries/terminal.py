@@ -10,7 +10,6 @@ from pathlib import Path
 from typing import Any, Callable
 
 from rich.console import Console
-from rich.markdown import Markdown
 from rich.markup import escape
 from rich.panel import Panel
 from rich.table import Table
@@ -51,6 +50,8 @@ def read_answers(path: Path, paper: Paper) -> dict[str, Any]:
 
 
 def show_question(console: Console, item: PaperItem, total: int) -> None:
+    from rich.markdown import Markdown  # and markdown-it: only when a question is shown
+
     q = item.question
     console.rule(f"Question {item.number} of {total} · {item.points:g} pt")
     console.print(Markdown(q.stem))
@@ -60,13 +61,14 @@ def show_question(console: Console, item: PaperItem, total: int) -> None:
 
 
 def show_feedback(console: Console, item: PaperItem, graded: Graded, *, book: Path = BOOK) -> None:
-    from thbcourse.book.sections import place
+    from thbcourse.book.sections import kept_places
 
     verdict = ("[green]Correct[/green]" if graded.correct
                else "[yellow]Partly correct[/yellow]" if graded.score > 0 else "[red]Not correct[/red]")
     lines = [f"{verdict} · {graded.score:g}/{graded.max:g}", f"Answer: {escape(key_text(item))}"]
     lines += [f"- {escape(note)}" for note in graded.feedback]
-    where = place(book, graded.source)
+    with kept_places(book) as place:
+        where = place(graded.source)
     lines += ["", escape(graded.explanation.strip()), "", f"Read again: {escape(where.name)}"]
     console.print(Panel("\n".join(lines), expand=False), highlight=False)
     if where.page:  # outside the panel, so that the path is never broken across lines
@@ -98,10 +100,11 @@ def show_result(console: Console, result: AttemptResult, *, book: Path = BOOK) -
     if not reread:
         console.print("Every question fully right: nothing to re-read.")
         return
-    from thbcourse.book.sections import STUDENT_EDITION, place
+    from thbcourse.book.sections import STUDENT_EDITION, kept_places
 
     console.print("Sections to re-read:")
-    places = [place(book, source) for source in reread]
+    with kept_places(book) as place:
+        places = [place(source) for source in reread]
     for where in places:
         console.print(f"  - {where.name}", markup=False, highlight=False)
         if where.page:
