@@ -27,6 +27,9 @@
 (j) The learning-gain report for 2,000 learners x pre/post x 30 questions, on SQLite and PostgreSQL,
     against the sqlite3 shell computing the per-learner pre/post percentages from the same file
     (benchmarks/gain.py). Target: at most 3x.
+(k) The classroom app with several workers: 1,000 officers, 4 workers on PostgreSQL (THBCOURSE_BENCH_PG or
+    THBCOURSE_TEST_PG; skipped without), 20 paced questions (benchmarks/web_workers.py): 0 answers lost
+    or doubled, answer p99 at most 3x a static file's p99, beside 1 worker.
 """
 from __future__ import annotations
 
@@ -105,12 +108,14 @@ def main() -> int:
     from benchmarks.scan import bench_scan
     from benchmarks.startup import bench_startup
     from benchmarks.web import bench_web
+    from benchmarks.web_workers import bench_web_workers
 
     benchmarks = [  # one a line; `python -m benchmarks export web` runs those whose names contain a word
         bench_validation,
         bench_grading,
         bench_export,
         bench_web,
+        bench_web_workers,
         bench_build,
         bench_marking,
         bench_startup,

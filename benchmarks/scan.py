@@ -52,7 +52,7 @@ def bench_scan() -> bool:
     import zxingcpp
 
     course = load_course([QUIZZES], book_root=None)
-    known = {f"{200000 + n}" for n in range(LEARNERS)}
+    known = {f"{200000 + n}": f"{200000 + n}" for n in range(LEARNERS)}
     with tempfile.TemporaryDirectory() as tmp:
         stack = Path(tmp) / "stack.pdf"
         pages, pdf_s = _stack(course, stack)

@@ -184,6 +184,13 @@ def _ms(values: list[float], q: float) -> float:
     return 1000 * statistics.quantiles(values, n=100, method="inclusive")[int(q) - 1]
 
 
+def _act(trainer: httpx.Client, sid: int, action: str, token: str) -> None:
+    """A trainer's action, naming the question and step it is made on (as the control view's forms do)."""
+    page = trainer.get(f"/trainer/sessions/{sid}").text
+    at = re.search(r'name="at" value="([^"]+)"', page).group(1)
+    trainer.post(f"/trainer/sessions/{sid}/{action}", data={"csrf": token, "at": at, "confirm": "yes"})
+
+
 def _class(base: str, db: str, quizzes: str, server_pid: int) -> dict:
     """The trainer's side, in this process; the officers' side in CLIENTS processes."""
     trainer = httpx.Client(base_url=base, timeout=60)
@@ -207,7 +214,7 @@ def _class(base: str, db: str, quizzes: str, server_pid: int) -> dict:
     wall = {s: 0.0 for s in STEPS}
     barrier.wait()  # everyone has joined
     for _ in range(QUESTIONS):
-        trainer.post(f"/trainer/sessions/{sid}/next", data={"csrf": token})
+        _act(trainer, sid, "next", token)
         for burst in STEPS:
             if burst != "page":
                 quiet.set()  # no polling: only this burst reaches the server
@@ -218,12 +225,12 @@ def _class(base: str, db: str, quizzes: str, server_pid: int) -> dict:
             wall[burst] += time.perf_counter() - start
             cpu[burst] += cpu_seconds(server_pid) - before
             quiet.clear()
-        trainer.post(f"/trainer/sessions/{sid}/close", data={"csrf": token})
-        trainer.post(f"/trainer/sessions/{sid}/reveal", data={"csrf": token})
+        _act(trainer, sid, "close", token)
+        _act(trainer, sid, "reveal", token)
     parts = [results.get(timeout=600) for _ in clients]
     for c in clients:
         c.join(60)
-    trainer.post(f"/trainer/sessions/{sid}/finish", data={"csrf": token})
+    _act(trainer, sid, "finish", token)
     trainer.close()
     merged = {"figures": {k: [v for p in parts for v in p["figures"][k]] for k in parts[0]["figures"]},
               "errors": [e for p in parts for e in p["errors"]],

@@ -420,7 +420,7 @@ def test_review_rows_keep_what_was_read_and_blank_what_was_not(course):
               for n, img in enumerate(sim.render_pages(paper_pdf(paper), 200, len(sheet.pages)), 1)]
     papers = Papers(course, "post-test")
     outcome = _assemble([read_page(img, "s.pdf", n, papers.sheet_for) for n, img in enumerate(images, 1)],
-                        papers, {"100001"})
+                        papers, {"100001": "100001"})
     assert not outcome.graded and len(outcome.to_review) == 1
     rows = review_rows(outcome)
     unclear = [r for r in rows if r["question"] == block.item.question.id]

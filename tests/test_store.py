@@ -40,7 +40,7 @@ def test_migrations_match_the_tables(db_url):
     from alembic.runtime.migration import MigrationContext
 
     engine = open_gradebook(db_url)
-    assert current(engine) == "0001"
+    assert current(engine) == "0002"
     with engine.connect() as conn:
         diff = compare_metadata(MigrationContext.configure(conn), metadata)
     assert diff == []

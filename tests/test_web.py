@@ -175,8 +175,17 @@ def start(tr: Browser, blueprint: str, mode: str = "paced", **extra) -> tuple[in
     return sid, re.search(r"Code <strong>(\w+)</strong>", r.text).group(1)
 
 
-def act(tr: Browser, sid: int, action: str):
-    r = tr.post(f"/trainer/sessions/{sid}/{action}")
+def at_of(tr: Browser, sid: int) -> str:
+    """The state the trainer's control view shows (what its action forms say they were made on)."""
+    page = tr.get(f"/trainer/sessions/{sid}").text
+    return re.search(r'name="at" value="([^"]+)"', page).group(1)
+
+
+def act(tr: Browser, sid: int, action: str, at: str | None = None):
+    data = {"at": at or at_of(tr, sid)}
+    if action == "finish":
+        data["confirm"] = "yes"
+    r = tr.post(f"/trainer/sessions/{sid}/{action}", data)
     assert r.status_code == 200, r.text
     return r
 
@@ -291,6 +300,8 @@ def test_self_paced_feedback_only_after_handing_in(app):
         a.get(f"/play?q={item.number}")
     assert [text for text in everything if text in a.seen()] == []
     r = a.post("/play/finish")
+    assert "Hand in your paper?" in r.text and "Your result" not in r.text  # asked first, without script
+    r = a.post("/play/finish", {"confirm": "yes"})
     assert "Your result" in r.text and KEY_SHOWN in r.text
     with engine_of(app).connect() as conn:
         row = conn.execute(select(attempts.c.status, attempts.c.percent).where(attempts.c.id == p.attempt)).one()
@@ -562,7 +573,7 @@ def test_self_study_gives_feedback_at_once_and_lands_in_the_gradebook(app):
     r = answer(b, first, wrong_response(first.question), "/study/attempt/answer")
     assert r.status_code == 409 and "already" in r.text
     assert not [t for t in secrets_of(second.question) if t in b.seen()]
-    r = b.post("/study/attempt/finish")
+    r = b.post("/study/attempt/finish", {"confirm": "yes"})
     assert "Your result" in r.text
     with engine_of(app).connect() as conn:
         mode = conn.execute(select(quiz_sessions.c.mode).where(quiz_sessions.c.id == sid)).scalar()

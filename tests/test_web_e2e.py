@@ -138,12 +138,17 @@ def answer_with_keyboard(page) -> None:
 
 def test_a_paced_session_with_two_officers(server, browser):
     base, app, engine = server
-    projector = sign_in(browser, base)
+    projector = sign_in(browser, base)  # the trainer's control view (the laptop); `room` is the projector view
     code = start_session(projector, "sample-quiz", "paced", "E2E paced")
-    join_url = f"{base}/join?code={code}"
-    assert join_url in projector.locator("figure.qr [role=img]").get_attribute("aria-label")
-    assert projector.locator("figure.qr svg path").count() >= 1
     no_serious_violations(projector)
+    room = projector.context.new_page()
+    room.set_viewport_size({"width": 1366, "height": 768})
+    room.goto(projector.url + "/projector")
+    join_url = f"{base}/join?code={code}"
+    assert join_url in room.locator("figure.qr [role=img]").get_attribute("aria-label")
+    assert room.locator("figure.qr svg path").count() >= 1
+    assert room.locator("section.controls, form[action*='/trainer/sessions/']").count() == 0  # no controls
+    no_serious_violations(room)
 
     one = join(browser, base, code, "ofc-e2e-1")
     two = join(browser, base, code, "ofc-e2e-2")
@@ -173,8 +178,11 @@ def test_a_paced_session_with_two_officers(server, browser):
             one.wait_for_selector(".saved", timeout=WAIT)
             assert one.locator("form.answer button[type=submit]").inner_text() == "Change my answer"
         expect(projector.locator("#answered")).to_have_text("2", timeout=WAIT)
+        expect(room.locator("#answered")).to_have_text("2", timeout=WAIT)
+        assert room.locator(".bars").count() == 0  # no distribution while answers can still change
         if number == 1:
             no_serious_violations(projector)
+            no_serious_violations(room)
         assert "Correct answer" not in one.content()
         if number == 1:  # the trainer's controls work from the keyboard too
             tab_to(projector, "form[action$='/close'] button")
@@ -187,14 +195,19 @@ def test_a_paced_session_with_two_officers(server, browser):
             projector.click("button:text-is('Close the question')")
             projector.click("button:text-is('Show the answer')")
         assert projector.locator(".reveal .key").inner_text()
+        room.wait_for_selector(".reveal .key", timeout=WAIT)  # the projector follows by itself
+        if app.state.web.live.by_code[code].item().question.type in ("single", "multiple", "true_false"):
+            assert room.locator(".bars").count() == 1  # once closed, the room sees how it answered
         for officer in (one, two):
             officer.wait_for_selector(".review", timeout=WAIT)
         if number == 1:
             no_serious_violations(one)
             no_serious_violations(projector)
     projector.click("button:text-is('End the session and total the scores')")
+    projector.click("button:text-is('Yes, end the session and total the scores')")  # asked first
     projector.wait_for_selector("text=Score distribution")
     assert projector.locator("text=Questions most got wrong").count() == 1
+    room.wait_for_selector("text=Score distribution", timeout=WAIT)
     no_serious_violations(projector)
     for officer in (one, two):
         officer.wait_for_selector("h1:text-is('Your result')", timeout=WAIT)
@@ -211,6 +224,22 @@ def test_a_paced_session_with_two_officers(server, browser):
     one.context.close(), two.context.close(), projector.context.close()
 
 
+def test_a_stale_tab_cannot_close_the_question_just_opened(server, browser):
+    base, app, engine = server
+    first = sign_in(browser, base)
+    start_session(first, "sample-quiz", "paced", "E2E stale")
+    second = first.context.new_page()
+    second.goto(first.url)
+    first.click("button:text-is('Open question 1 of 5')")
+    first.click("button:text-is('Close the question')")
+    first.click("button:text-is('Open question 2 of 5')")
+    second.click("button:text-is('Open question 1 of 5')")  # made on the lobby: refused, nothing moves
+    assert "out of date" in second.inner_text("main")
+    s = next(x for x in app.state.web.live.sessions.values() if x.cohort == "E2E stale")
+    assert (s.current, s.step) == (1, "open")
+    first.context.close()
+
+
 def test_a_self_paced_session(server, browser):
     base, app, engine = server
     projector = sign_in(browser, base)
@@ -224,11 +253,13 @@ def test_a_self_paced_session(server, browser):
         officer.wait_for_selector(f"text=Your answer to question {number} is saved", timeout=WAIT)
     assert "Correct answer" not in officer.content()
     officer.click("button:text-is('Hand in and see my results')")
+    officer.click("button:text-is('Yes, hand in')")
     officer.wait_for_selector("h1:text-is('Your result')")
     assert officer.locator(".review").count() == total
     no_serious_violations(officer)
     expect(projector.locator("#handed-in")).to_have_text("1", timeout=WAIT)
     projector.click("button:text-is('End the session and total the scores')")
+    projector.click("button:text-is('Yes, end the session and total the scores')")
     projector.wait_for_selector("text=Score distribution")
     with engine.connect() as conn:
         header, rows = score_table(conn, cohort="E2E self-paced")

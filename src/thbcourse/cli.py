@@ -456,17 +456,15 @@ def results_import(csv_file: Path, quiz: str, seed: int | None, db: str | None, 
 def scan(scans: tuple[Path, ...], quiz: str, review: Path, db: str | None, by: str) -> None:
     """Grade scanned answer sheets (PDF, PNG, JPEG): readable sheets go to the gradebook, the rest to a review
     list that `thbcourse results import` takes once completed."""
-    from sqlalchemy import select
-
     from thbcourse.paper.collect import read_scans, review_rows, write_review
     from thbcourse.store.db import open_gradebook
+    from thbcourse.store.gradebook import known_learners
     from thbcourse.store.importing import store_scanned
-    from thbcourse.store.tables import learners
 
     course = _course()
     engine = open_gradebook(db)
     with engine.connect() as conn:
-        known = set(conn.execute(select(learners.c.code)).scalars())
+        known = known_learners(conn)
     outcome = read_scans(list(scans), course, quiz, known)
     stored, already = store_scanned(engine, outcome.graded, quiz, who=by)
     for sheet in stored:
@@ -620,10 +618,24 @@ def stats(quiz: str, out: Path, attempts: str, db: str | None) -> None:
 @click.option("--host", default="127.0.0.1", show_default=True, help="Address to bind (loopback unless --lan).")
 @click.option("--port", type=int, default=8000, show_default=True)
 @click.option("--lan", is_flag=True, help="Listen on the classroom network too (needed for officers' phones).")
+@click.option("--workers", type=click.IntRange(1, 64), default=1, show_default=True,
+              help="Worker processes (more than 1 needs a PostgreSQL gradebook).")
+@click.option("--certfile", type=click.Path(exists=True, dir_okay=False), help="TLS certificate (PEM): serve HTTPS.")
+@click.option("--keyfile", type=click.Path(exists=True, dir_okay=False), help="TLS private key (PEM).")
+@click.option("--lti-config", type=click.Path(exists=True, dir_okay=False, path_type=Path),
+              envvar="THBCOURSE_LTI_CONFIG",
+              help="Also be an LTI 1.3 tool for the platforms in this file (docs/platforms-lti.md).")
 @DB_OPTION
 @reports_problems
-def serve(host: str, port: int, lan: bool, db: str | None) -> None:
+def serve(host: str, port: int, lan: bool, workers: int, certfile: str | None, keyfile: str | None,
+          lti_config: Path | None, db: str | None) -> None:
     """Run the classroom web app: live quizzes for a cohort, self-study, score downloads."""
     from thbcourse.web import serve as run
 
-    run(host, port, db=db, lan=lan, quizzes=QUIZZES)
+    if bool(certfile) != bool(keyfile):
+        raise click.UsageError("--certfile and --keyfile go together")
+    try:
+        run(host, port, db=db, lan=lan, quizzes=QUIZZES, workers=workers, certfile=certfile, keyfile=keyfile,
+            lti_config=lti_config)
+    except ValueError as err:
+        raise click.UsageError(str(err)) from None

@@ -21,6 +21,7 @@ from thbcourse.engine.grade import ResponseError
 from thbcourse.paper.layout import Code, Sheet, fingerprint, layout
 from thbcourse.paper.scan import PageRead, count_pages, pages_of, read_page
 from thbcourse.problems import AuthoringError, Problem, display_path
+from thbcourse.store.gradebook import learner_key
 
 REVIEW_HEADER = ("learner", "seed", "question", "answer", "points", "number", "file", "page", "problem")
 
@@ -85,9 +86,10 @@ class Papers:
         return sheet
 
 
-def read_scans(paths: list[Path], course, quiz: str, known_learners: set[str]) -> ScanOutcome:
+def read_scans(paths: list[Path], course, quiz: str, known_learners: dict[str, str]) -> ScanOutcome:
     """Read every page of every file. Each file is checked to open first, so a stack with a file that
-    is not a scan is refused whole, naming the file, before anything is read."""
+    is not a scan is refused whole, naming the file, before anything is read. `known_learners` maps
+    `learner_key(id)` to the id as the gradebook spells it (store.gradebook.known_learners)."""
     papers = Papers(course, quiz)
     problems = []
     for path in paths:
@@ -102,7 +104,7 @@ def read_scans(paths: list[Path], course, quiz: str, known_learners: set[str]) -
     return _assemble(reads, papers, known_learners)
 
 
-def _assemble(reads: list[PageRead], papers: Papers, known: set[str]) -> ScanOutcome:
+def _assemble(reads: list[PageRead], papers: Papers, known: dict[str, str]) -> ScanOutcome:
     sheets: list[ScannedSheet] = []
     unreadable: list[PageRead] = []
     personal: dict[tuple[int, str], ScannedSheet] = {}
@@ -129,7 +131,7 @@ def _assemble(reads: list[PageRead], papers: Papers, known: set[str]) -> ScanOut
     return ScanOutcome(sheets, unreadable)
 
 
-def _judge(sheet: ScannedSheet, papers: Papers, known: set[str], seen: dict[str, ScannedSheet]) -> None:
+def _judge(sheet: ScannedSheet, papers: Papers, known: dict[str, str], seen: dict[str, ScannedSheet]) -> None:
     """Grade the sheet, or say why it needs review."""
     sheet.paper = papers.paper(sheet.seed)
     count = sheet.pages[0].code.pages
@@ -145,10 +147,11 @@ def _judge(sheet: ScannedSheet, papers: Papers, known: set[str], seen: dict[str,
     unclear_id = first.unclear.get("learner id") if first else None
     if unclear_id:
         sheet.problems.append(f"learner id: {unclear_id}")
-    elif sheet.learner and sheet.learner not in known:
+    elif sheet.learner and learner_key(sheet.learner) not in known:
         sheet.problems.append(f"learner {sheet.learner!r} is not in the gradebook (add them to a cohort, or "
                               "correct the id)")
     elif sheet.learner:
+        sheet.learner = known[learner_key(sheet.learner)]  # as the gradebook spells it
         other = seen.get(sheet.learner)
         if other is not None:
             sheet.problems.append(f"{sheet.learner} has another sheet in this scan ({other.where})")

@@ -8,6 +8,10 @@ the newest migration.
 SQLite runs in WAL mode with a generous busy timeout, and every writing transaction starts with
 BEGIN IMMEDIATE: several processes then queue for the write lock instead of failing with
 "database is locked" halfway through a transaction.
+
+Permissions: a data folder this module creates is 0700, and the gradebook file is created 0600 before
+SQLite opens it (SQLite gives its -wal and -shm files the mode of the database file). An existing
+gradebook readable by others is narrowed to 0600 (with its -wal and -shm) when it is opened.
 """
 from __future__ import annotations
 
@@ -38,7 +42,7 @@ def open_gradebook(db: str | None = None, *, migrate: bool = True) -> Engine:
     if url.startswith("sqlite"):
         path = url.split("///", 1)[-1]
         if path and path != ":memory:":
-            Path(path).parent.mkdir(parents=True, exist_ok=True)
+            private_file(Path(path))
         engine = create_engine(url)
         _sqlite_setup(engine)
     else:
@@ -48,6 +52,24 @@ def open_gradebook(db: str | None = None, *, migrate: bool = True) -> Engine:
 
         upgrade(engine)
     return engine
+
+
+def private_file(path: Path) -> None:
+    """Create the gradebook's folder (0700) and file (0600) if missing; narrow an existing one to 0600."""
+    folder = path.parent
+    if not folder.exists():
+        folder.mkdir(parents=True, mode=0o700, exist_ok=True)
+        os.chmod(folder, 0o700)  # mkdir's mode is cut by the umask
+    try:
+        os.close(os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600))
+    except FileExistsError:
+        pass
+    for found in (path, path.with_name(path.name + "-wal"), path.with_name(path.name + "-shm")):
+        try:
+            if found.stat().st_mode & 0o077 and found.stat().st_uid == os.getuid():
+                os.chmod(found, 0o600)
+        except FileNotFoundError:
+            pass
 
 
 def writer(engine: Engine) -> Engine:

@@ -50,31 +50,53 @@ def create_cohort(conn: Connection, name: str) -> int:
     return conn.execute(insert(cohorts).values(name=name, created_at=now())).inserted_primary_key[0]
 
 
+def learner_key(code: str) -> str:
+    """The one rule for learner ids: matched without regard to case or surrounding spaces (`OFC-A`,
+    `ofc-a` and ` Ofc-A ` are one learner), each id keeping the spelling it was first written with.
+    Every lookup (joins, rosters, imports, exports' cohort filters) goes through this key."""
+    return code.strip().casefold()
+
+
+def find_learner(conn: Connection, code: str) -> tuple[int, str] | None:
+    """(id, the id as stored) of the learner `code` names, whatever its case."""
+    found = conn.execute(select(learners.c.id, learners.c.code).where(learners.c.code_key == learner_key(code))).first()
+    if found is None:  # an id kept apart by migration 0002 (two ids differing only by case): exact spelling
+        found = conn.execute(select(learners.c.id, learners.c.code).where(learners.c.code == code.strip())).first()
+    return None if found is None else (found[0], found[1])
+
+
 def learner_id(conn: Connection, code: str, *, create: bool = False) -> int:
-    found = conn.execute(select(learners.c.id).where(learners.c.code == code)).scalar()
+    found = find_learner(conn, code)
     if found is None:
         if not create:
             raise GradebookError(f"unknown learner {code!r}")
-        found = conn.execute(insert(learners).values(code=code, created_at=now())).inserted_primary_key[0]
-    return found
+        return conn.execute(insert(learners).values(code=code.strip(), code_key=learner_key(code),
+                                                    created_at=now())).inserted_primary_key[0]
+    return found[0]
+
+
+def known_learners(conn: Connection) -> dict[str, str]:
+    """learner_key -> the id as stored, for every learner (to check a file of ids before writing)."""
+    return {key or learner_key(code): code for code, key in conn.execute(select(learners.c.code, learners.c.code_key))}
 
 
 def add_learners(conn: Connection, cohort: str, rows: list[LearnerRow]) -> tuple[int, int]:
     """Add learners to a cohort (creating those not yet known). Returns (new learners, new members)."""
     cid = cohort_id(conn, cohort)
-    known = dict(conn.execute(select(learners.c.code, learners.c.id)).all())
+    known = {key: lid for lid, key in conn.execute(select(learners.c.id, learners.c.code_key))}
     members = set(conn.execute(select(memberships.c.learner_id).where(memberships.c.cohort_id == cid)).scalars())
     created = joined = 0
     for row in rows:
-        if row.code in known:
-            lid = known[row.code]
+        key = learner_key(row.code)
+        if key in known:
+            lid = known[key]
             if row.name or row.email:
                 conn.execute(update(learners).where(learners.c.id == lid).values(
                     **{k: v for k, v in (("name", row.name), ("email", row.email)) if v}))
         else:
-            lid = conn.execute(insert(learners).values(code=row.code, name=row.name, email=row.email,
-                                                       created_at=now())).inserted_primary_key[0]
-            known[row.code] = lid
+            lid = conn.execute(insert(learners).values(code=row.code.strip(), code_key=key, name=row.name,
+                                                       email=row.email, created_at=now())).inserted_primary_key[0]
+            known[key] = lid
             created += 1
         if lid not in members:
             conn.execute(insert(memberships).values(cohort_id=cid, learner_id=lid))
@@ -137,6 +159,13 @@ def close_attempt(conn: Connection, attempt: int, paper: Paper | None = None) ->
     conn.execute(update(attempts).where(attempts.c.id == attempt, attempts.c.status == "open").values(
         status="complete", finished_at=now(), score=total, percent=percent,
         passed=percent >= attempts.c.pass_mark - 1e-9))
+
+
+def void_attempt(conn: Connection, attempt: int) -> None:
+    """Set an open attempt aside (status 'void': kept for the record, never totalled nor exported): the
+    answers a classmate gave under someone else's learner id."""
+    conn.execute(update(attempts).where(attempts.c.id == attempt, attempts.c.status == "open").values(
+        status="void", finished_at=now()))
 
 
 def record_attempt(conn: Connection, result: AttemptResult, *, learner: str, mode: str, created_by: str,

@@ -13,7 +13,8 @@ from thbcourse.engine.grade import ResponseError
 from thbcourse.problems import AuthoringError, Problem, display_path
 from thbcourse.store.csvinput import read_rows
 from thbcourse.store.db import writer
-from thbcourse.store.gradebook import LearnerRow, add_learners, cohort_id, record_attempt, record_rubric
+from thbcourse.store.gradebook import (LearnerRow, add_learners, cohort_id, known_learners, learner_key, record_attempt,
+                                       record_rubric)
 from thbcourse.store.tables import attempts, learners, quiz_sessions
 
 LEARNER_CODE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._@-]{0,99}$")
@@ -28,9 +29,10 @@ def import_roster(engine: Engine, path: Path, cohort: str) -> tuple[int, int]:
         if not LEARNER_CODE.match(code):
             problems.append(Problem(shown, line, 1, f"learner id {code!r}: use letters, digits, '.', '_', '-' or '@' "
                                                     "(at most 100 characters, no spaces)"))
-        elif code in seen:
-            problems.append(Problem(shown, line, 1, f"learner {code!r} is listed twice (first on line {seen[code]})"))
-        seen.setdefault(code, line)
+        elif learner_key(code) in seen:  # OFC-A and ofc-a are one learner (gradebook.learner_key)
+            problems.append(Problem(shown, line, 1, f"learner {code!r} is listed twice (first on line "
+                                                    f"{seen[learner_key(code)]})"))
+        seen.setdefault(learner_key(code), line)
         email = row.get("email") or None
         if email and not EMAIL.match(email):
             problems.append(Problem(shown, line, 1, f"e-mail {email!r} does not look like an address"))
@@ -60,7 +62,7 @@ def import_results(engine: Engine, path: Path, course, blueprint_id: str, *, who
     rows = read_rows(path, ("learner", "question", "answer"), optional)
     shown, problems = display_path(path), []
     with engine.connect() as conn:
-        known = set(conn.execute(select(learners.c.code)).scalars())
+        known = known_learners(conn)
     by_attempt: dict[tuple[str, int], tuple[dict[str, object], dict[str, float]]] = {}
     papers = {}
     for line, row in rows:
@@ -74,9 +76,10 @@ def import_results(engine: Engine, path: Path, course, blueprint_id: str, *, who
         if not code:
             problems.append(Problem(shown, line, 1, f"the learner is empty: write the learner id{note}"))
             continue
-        if code not in known:
+        if learner_key(code) not in known:
             problems.append(Problem(shown, line, 1, f"unknown learner {code!r} (add them to a cohort first)"))
             continue
+        code = known[learner_key(code)]  # as stored: ofc-a's rows and OFC-A's are one attempt
         paper = papers.get(paper_seed) or papers.setdefault(paper_seed, draw(course, blueprint, paper_seed))
         item = next((i for i in paper.items if i.question.id == qid), None)
         if item is None:
@@ -122,12 +125,13 @@ def import_rubric_marks(engine: Engine, path: Path, rubric, *, who: str) -> int:
     rows = read_rows(path, ("learner", *criteria), ("comment",))
     shown, problems, seen, marked = display_path(path), [], {}, []
     with engine.connect() as conn:
-        known = set(conn.execute(select(learners.c.code)).scalars())
+        known = known_learners(conn)
     for line, row in rows:
         code = row["learner"]
-        if code not in known:
+        if learner_key(code) not in known:
             problems.append(Problem(shown, line, 1, f"unknown learner {code!r} (add them to a cohort first)"))
             continue
+        code = known[learner_key(code)]
         if code in seen:
             problems.append(Problem(shown, line, 1, f"learner {code!r} is marked twice (first on line {seen[code]})"))
             continue
@@ -164,11 +168,12 @@ def store_scanned(engine: Engine, graded: list, quiz: str, *, who: str) -> tuple
             .join(attempts, attempts.c.learner_id == learners.c.id)
             .join(quiz_sessions, quiz_sessions.c.id == attempts.c.session_id)
             .where(attempts.c.blueprint == quiz, quiz_sessions.c.mode.in_(("scan", "import")))).all())
+        done = {(learner_key(code), seed) for code, seed in done}
         for sheet in graded:
-            if (sheet.learner, sheet.seed) in done:
+            if (learner_key(sheet.learner), sheet.seed) in done:
                 already.append(sheet)
                 continue
             record_attempt(conn, sheet.result, learner=sheet.learner, mode="scan", created_by=who)
-            done.add((sheet.learner, sheet.seed))
+            done.add((learner_key(sheet.learner), sheet.seed))
             stored.append(sheet)
     return stored, already

@@ -8,7 +8,8 @@ from __future__ import annotations
 from sqlalchemy import Connection, case, func, insert, select
 
 from thbcourse.store.gradebook import cohort_id
-from thbcourse.store.tables import attempts, learners, memberships, responses
+from thbcourse.store.tables import (attempts, learners, live_participants, live_sessions, memberships, quiz_sessions,
+                                    responses)
 
 
 def cohort_size(conn: Connection, cohort: str) -> int:
@@ -69,3 +70,20 @@ def question_results(conn: Connection, session: int) -> list[tuple[str, int, flo
         .join(attempts, attempts.c.id == responses.c.attempt_id)
         .where(attempts.c.session_id == session, attempts.c.status == "complete")
         .group_by(responses.c.question_id).order_by(share, responses.c.question_id))]
+
+
+def class_sessions(conn: Connection, since: float) -> list[dict]:
+    """The class sessions (not self-study) still running, or ended after `since`, newest first, with
+    their number of learners."""
+    joined = (select(live_participants.c.session_id, func.count().label("n"))
+              .group_by(live_participants.c.session_id).subquery())
+    rows = conn.execute(
+        select(live_sessions.c.id, live_sessions.c.code, live_sessions.c.mode, live_sessions.c.cohort,
+               live_sessions.c.phase, live_sessions.c.current, live_sessions.c.step, live_sessions.c.created_at,
+               live_sessions.c.ended_at, quiz_sessions.c.blueprint, func.coalesce(joined.c.n, 0).label("learners"))
+        .join(quiz_sessions, quiz_sessions.c.id == live_sessions.c.id)
+        .outerjoin(joined, joined.c.session_id == live_sessions.c.id)
+        .where(live_sessions.c.mode != "self-study",
+               live_sessions.c.ended_at.is_(None) | (live_sessions.c.ended_at > since))
+        .order_by(live_sessions.c.id.desc())).mappings().all()
+    return [dict(r) for r in rows]

@@ -26,10 +26,12 @@ cohorts = Table(
 learners = Table(
     "learners", metadata,
     Column("id", Integer, primary_key=True),
-    Column("code", String(100), nullable=False, unique=True),  # the pseudonymous learner id
+    Column("code", String(100), nullable=False, unique=True),  # the pseudonymous learner id, as first written
+    Column("code_key", String(120)),  # the id as matched: learner_key(code), unique (migration 0002)
     Column("name", String(200)),
     Column("email", String(320)),
     Column("created_at", DateTime(timezone=True), nullable=False),
+    Index("uq_learners_code_key", "code_key", unique=True),
 )
 
 memberships = Table(
@@ -90,4 +92,70 @@ export_log = Table(
     Column("what", String(200), nullable=False),
     Column("details", Text, nullable=False),
     Column("rows", Integer, nullable=False),
+)
+
+# --- the classroom app's live state (migration 0002): what a restarted or second process needs ---------
+
+live_sessions = Table(
+    "live_sessions", metadata,
+    Column("id", Integer, ForeignKey("quiz_sessions.id", ondelete="CASCADE"), primary_key=True),
+    Column("code", String(12), nullable=False, unique=True),  # the join code
+    Column("mode", String(20), nullable=False),  # paced, self-paced, self-study
+    Column("cohort", String(200)),
+    Column("roster_only", Boolean, nullable=False),
+    Column("time_limit", Integer),  # minutes, self-paced
+    Column("show_bars", Boolean, nullable=False),  # live answer bars while a question is open
+    Column("phase", String(10), nullable=False),  # lobby, running, finished
+    Column("current", Integer, nullable=False),  # paced: index of the question on screen, -1 before the first
+    Column("step", String(10), nullable=False),  # paced: open, closed, revealed
+    Column("opened_at", Float, nullable=False),  # seconds since the epoch (absolute, not per process)
+    Column("revealed", Text, nullable=False),  # JSON list of revealed question indexes
+    Column("version", Integer, nullable=False),  # what learners see: their pages reload when it moves
+    Column("stamp", Integer, nullable=False),  # any change (joins too): other processes reload when it moves
+    Column("created_at", Float, nullable=False),
+    Column("touched_at", Float, nullable=False),
+    Column("ended_at", Float),
+)
+
+live_participants = Table(
+    "live_participants", metadata,
+    Column("session_id", Integer, ForeignKey("live_sessions.id", ondelete="CASCADE"), primary_key=True),
+    Column("learner", String(100), primary_key=True),  # the normalised learner id
+    Column("attempt_id", Integer, ForeignKey("attempts.id", ondelete="CASCADE"), nullable=False),
+    Column("seed", BigInteger, nullable=False),
+    Column("deadline", Float),  # self-paced: seconds since the epoch after which answers are refused
+    Column("token", String(64)),  # the device this learner is bound to; NULL: the next join takes it
+    Column("done", Boolean, nullable=False),
+    Column("stamp", Integer, nullable=False),  # the session's stamp when this row last changed
+    Column("waiting_at", Float),  # another device asked for this id (the trainer sees it)
+    Column("waiting_count", Integer, nullable=False),
+)
+
+answer_receipts = Table(
+    "answer_receipts", metadata,  # answer ids made by the page: a resent answer is never stored twice
+    Column("attempt_id", Integer, ForeignKey("attempts.id", ondelete="CASCADE"), primary_key=True),
+    Column("answer_id", String(64), primary_key=True),
+    Column("question_id", String(80), nullable=False),
+)
+
+web_tokens = Table(
+    "web_tokens", metadata,  # trainer sign-ins, shared by every worker and kept over a restart
+    Column("token", String(64), primary_key=True),
+    Column("kind", String(20), nullable=False),
+    Column("expires_at", Float, nullable=False),
+)
+
+web_settings = Table(
+    "web_settings", metadata,  # the app's signing secret (one for every worker and every restart)
+    Column("name", String(40), primary_key=True),
+    Column("value", Text, nullable=False),
+)
+
+rate_events = Table(
+    "rate_events", metadata,  # rate limits shared by every worker
+    Column("id", Integer, primary_key=True),
+    Column("bucket", String(20), nullable=False),
+    Column("key", String(100), nullable=False),
+    Column("at", Float, nullable=False),
+    Index("ix_rate_events_bucket_key_at", "bucket", "key", "at"),
 )

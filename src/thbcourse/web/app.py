@@ -7,7 +7,6 @@ the projector), admin.py (score exports), study.py (self-study with immediate fe
 from __future__ import annotations
 
 import ipaddress
-import secrets
 import socket
 import time
 from collections.abc import Sequence
@@ -22,9 +21,10 @@ from starlette.routing import Mount, Route
 from starlette.staticfiles import StaticFiles
 
 from thbcourse.web import admin, gain, officer, study, trainer
-from thbcourse.web.auth import (OFFICER_HOURS, TRAINER_HOURS, Csrf, RateLimit, Tokens, credentials_path,
-                                load_or_create_password)
+from thbcourse.web.auth import (OFFICER_HOURS, TRAINER_HOURS, Csrf, Passes, SharedRateLimit, Tokens, app_secret,
+                                credentials_path, load_or_create_password)
 from thbcourse.web.live import Live, Refused
+from thbcourse.web.workers import lifespan_for, serve_workers
 from thbcourse.web.pages import HERE, Web, render, templates
 
 JOIN_LIMIT = (20, 60.0)  # join attempts per client address per minute: guessing a code takes decades
@@ -73,22 +73,29 @@ async def refused(request: Request, exc: Refused):
 
 def create_app(course, engine, *, password: dict, join_base: str | None = None,
                allowed_hosts: Sequence[str] | None = None, join_limit: tuple[int, float] = JOIN_LIMIT,
-               sign_in_limit: tuple[int, float] = SIGN_IN_LIMIT, clock=time.time) -> Starlette:
+               sign_in_limit: tuple[int, float] = SIGN_IN_LIMIT, clock=time.time, lti=None,
+               study_limit: tuple[int, float] = study.STUDY_LIMIT, secure: bool = False) -> Starlette:
     """The app for one course and gradebook. `password` is the trainer password's hash record
-    (`auth.hash_password`); `join_base` the address shown to phones (default: the one in use)."""
-    secret = secrets.token_bytes(32)  # per process: live sessions do not outlive it either
+    (`auth.hash_password`); `join_base` the address shown to phones (default: the one in use);
+    `secure`: served over TLS (cookies are Secure)."""
+    secret = app_secret(engine)  # in the gradebook: the same for every worker and after a restart
     routes = [Route("/", home), *officer.routes, *gain.routes, *study.routes, *trainer.routes, *admin.routes,
               Mount("/static", StaticFiles(directory=HERE / "static"), name="static")]
     middleware = [Middleware(SecurityHeaders)]
     if allowed_hosts:  # against DNS rebinding: another site's name pointing at this address
         middleware.append(Middleware(TrustedHostMiddleware, allowed_hosts=list(allowed_hosts)))
-    app = Starlette(routes=routes, middleware=middleware, max_body_size=MAX_BODY,
+    live = Live(course, engine, clock=clock)
+    app = Starlette(routes=routes, middleware=middleware, max_body_size=MAX_BODY, lifespan=lifespan_for(live),
                     exception_handlers={HTTPException: http_error, Refused: refused})
     app.state.web = Web(
-        course=course, engine=engine, live=Live(course, engine, clock=clock), templates=templates(),
-        csrf=Csrf(secret), trainers=Tokens(secret, "trainer", TRAINER_HOURS * 3600),
-        officers=Tokens(secret, "officer", OFFICER_HOURS * 3600), password=password,
-        join_limit=RateLimit(*join_limit), sign_in_limit=RateLimit(*sign_in_limit), join_base=join_base)
+        course=course, engine=engine, live=live, templates=templates(),
+        csrf=Csrf(secret), trainers=Tokens(secret, "trainer", TRAINER_HOURS * 3600, engine),
+        officers=Passes(secret, "officer", OFFICER_HOURS * 3600), password=password,
+        join_limit=SharedRateLimit(engine, "join", *join_limit),
+        sign_in_limit=SharedRateLimit(engine, "sign-in", *sign_in_limit), join_base=join_base,
+        study_limit=SharedRateLimit(engine, "study", *study_limit), secure=secure)
+    if lti is not None:  # the LTI 1.3 tool (web/lti.py): /lti routes, its tables, the score sender
+        lti.install(app)
     return app
 
 
@@ -120,8 +127,10 @@ def lan_address() -> str:
 
 
 def serve(host: str = "127.0.0.1", port: int = 8000, *, db: str | None = None, lan: bool = False,
-          quizzes: Path | Sequence[Path] = Path("quizzes")) -> None:
-    """Run the classroom app until interrupted. The first start makes the trainer password and prints it once."""
+          quizzes: Path | Sequence[Path] = Path("quizzes"), lti_config: Path | None = None, workers: int = 1,
+          certfile: str | None = None, keyfile: str | None = None) -> None:
+    """Run the classroom app until interrupted. The first start makes the trainer password and prints it once.
+    `workers` > 1 needs a PostgreSQL gradebook; `certfile`/`keyfile` serve HTTPS (cookies then Secure)."""
     import uvicorn
 
     from thbcourse.bank.course import load_course
@@ -141,9 +150,21 @@ def serve(host: str = "127.0.0.1", port: int = 8000, *, db: str | None = None, l
     if lan:
         address = host if bind == host else lan_address()
         names += [address, socket.gethostname(), f"{socket.gethostname()}.local"]
-        join_base = f"http://{address}:{port}"
+        join_base = f"{'https' if certfile else 'http'}://{address}:{port}"
         print(f"Learners join at {join_base}/join (the projector shows a QR code of it).")
-    print(f"Trainer: http://{'127.0.0.1' if bind == '0.0.0.0' else bind}:{port}/trainer")
-    app = create_app(course, engine, password=password, join_base=join_base, allowed_hosts=names)
+    print(f"Trainer: {'https' if certfile else 'http'}://{'127.0.0.1' if bind == '0.0.0.0' else bind}:{port}/trainer")
+    lti = None
+    if lti_config is not None:  # LTI 1.3 tool (web/lti.py, docs/platforms-lti.md), checked before any worker starts
+        from thbcourse.web.lti import load_tool
+        lti = load_tool(lti_config, resolve_url(db), names=names,
+                        base=join_base or f"{'https' if certfile else 'http'}://{bind}:{port}")
+    if workers > 1 or engine.dialect.name == "sqlite":  # web/workers.py: PostgreSQL only; SQLite says so
+        serve_workers(engine, workers, db=db, quizzes=quizzes, bind=bind, port=port, join_base=join_base,
+                      allowed_hosts=names, certfile=certfile, keyfile=keyfile, keep_alive=KEEP_ALIVE,
+                      lti_config=lti_config)
+        if workers > 1:
+            return
+    app = create_app(course, engine, password=password, join_base=join_base, allowed_hosts=names, lti=lti,
+                     secure=bool(certfile))
     uvicorn.run(app, host=bind, port=port, log_level="info", server_header=False, proxy_headers=False,
-                timeout_keep_alive=KEEP_ALIVE)
+                timeout_keep_alive=KEEP_ALIVE, ssl_certfile=certfile, ssl_keyfile=keyfile)

@@ -134,8 +134,12 @@ async def revise(request: Request):
     def plan():
         from thbcourse.analysis.mastery import revise_plan
 
+        from thbcourse.store.gradebook import find_learner
+
+        with w.engine.connect() as conn:
+            found = find_learner(conn, learner)  # whatever the case it is typed in (learner_key)
         try:
-            return revise_plan(w.engine, w.course, learner, book_root=BOOK)
+            return revise_plan(w.engine, w.course, found[1] if found else learner, book_root=BOOK)
         except GradebookError:  # an id the gradebook does not know: nothing recorded yet
             return None
 

@@ -6,8 +6,12 @@ page that confirms it is sent.
 """
 from __future__ import annotations
 
+import asyncio
+import hashlib
+import hmac
 import math
 import re
+import secrets
 
 from starlette.concurrency import run_in_threadpool
 from starlette.exceptions import HTTPException
@@ -16,6 +20,7 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
 from thbcourse.engine.grade import ResponseError
+from thbcourse.store.gradebook import learner_key
 from thbcourse.web.auth import OFFICER_HOURS, new_token, set_cookie
 from thbcourse.web.live import LiveSession, Participant, Refused
 from thbcourse.web.pages import OFFICER_COOKIE, checked_form, client, officer, redirect, render, web
@@ -23,32 +28,41 @@ from thbcourse.web.questions import describe, form_state, read_answer, review, v
 
 LEARNER_ID = re.compile(r"\w[\w.@-]{0,99}")
 LEARNER_ID_HELP = "A learner id is 1 to 100 letters, digits, '.', '_', '-' or '@', starting with a letter or digit."
+ANSWER_ID = re.compile(r"[A-Za-z0-9_-]{16,64}")  # made by the page (a form field): a resent answer counts once
 
 
 async def join_form(request: Request):
     code = request.query_params.get("code", "")[:20]
-    return render(request, "officer/join.html", {"code": code, "learner": ""})
+    return render(request, "officer/join.html", {"code": code, "learner": "", "device": secrets.token_urlsafe(18)})
+
+
+def _device_token(request: Request, device) -> str:
+    """The token a join form's device id stands for: a join whose reply was lost and that is sent again
+    (the same form) is the same device, not a second one locked out."""
+    if isinstance(device, str) and ANSWER_ID.fullmatch(device):
+        return hmac.new(web(request).csrf.key, b"device:" + device.encode(), hashlib.sha256).hexdigest()[:43]
+    return new_token()
 
 
 async def join(request: Request):
     w = web(request)
-    if not w.join_limit.allow(client(request)):
-        wait = w.join_limit.retry_after(client(request))
+    if not await run_in_threadpool(w.join_limit.allow, client(request)):
+        wait = await run_in_threadpool(w.join_limit.retry_after, client(request))
         return render(request, "officer/join.html", {"code": "", "learner": "", "error": (
             f"Too many attempts from this device. Wait {wait} seconds and try again.")},
             status=429, headers={"Retry-After": str(wait)})
     form = await checked_form(request)
     code, learner = str(form.get("code", "")).strip()[:20], str(form.get("learner", "")).strip()
-    page = {"code": code, "learner": learner}
+    page = {"code": code, "learner": learner, "device": secrets.token_urlsafe(18)}
     if not LEARNER_ID.fullmatch(learner):
         return render(request, "officer/join.html", {**page, "error": LEARNER_ID_HELP}, status=422)
-    session = w.live.find(code)
+    session = await run_in_threadpool(w.live.find, code)
     if session is None:
         return render(request, "officer/join.html", {**page, "error": "No session has this code. Check the code "
                                                                        "on the projector."}, status=404)
     held = w.officers.read(request.cookies.get(OFFICER_COOKIE))
-    token = held[0] if held and held[1] == (session.id, learner) else None
-    fresh = new_token()
+    token = held[0] if held and held[1][0] == session.id and learner_key(held[1][1]) == learner_key(learner) else None
+    fresh = _device_token(request, form.get("device"))
     try:
         p = await run_in_threadpool(w.live.join, session, learner, token=token, fresh_token=fresh)
     except Refused as err:
@@ -56,7 +70,7 @@ async def join(request: Request):
     response = redirect("/play")
     if p.token == fresh:
         _, cookie = w.officers.issue((session.id, learner), token=fresh)
-        set_cookie(response, OFFICER_COOKIE, cookie, max_age=OFFICER_HOURS * 3600)
+        set_cookie(response, OFFICER_COOKIE, cookie, max_age=OFFICER_HOURS * 3600, secure=w.secure)
     return response
 
 
@@ -97,23 +111,44 @@ async def store_answer(request: Request, s: LiveSession, p: Participant, form, s
     number = item_number(form.get("q"), p)
     if number is None:
         raise HTTPException(404, "There is no such question.")
+    answer_id = str(form.get("answer_id", ""))
+    if not ANSWER_ID.fullmatch(answer_id):
+        answer_id = None  # a form without one (an old page): this answer is not idempotent
     try:
         response = read_answer(p.paper.items[number - 1], form)
-        await run_in_threadpool(web(request).live.submit, s, p, number, response)
+        await asyncio.wrap_future(web(request).live.enqueue(s, p, number, response, answer_id))
     except ResponseError as err:
         return number, await show(request, s, p, number, error=f"Not saved: {err}.", status=422)
     except Refused as err:
         return number, await show(request, s, p, number, error=str(err), status=err.status)
+    except Exception:  # noqa: BLE001  (the gradebook did not answer: nothing was stored, say so)
+        return number, await show(request, s, p, number, error="Not saved: the gradebook is busy. Send your "
+                                  "answer again.", status=503)
     return number, None
 
 
 async def finish(request: Request):
-    await checked_form(request)
+    form = await checked_form(request)
     s, p = _joined(request)
     if s.mode != "self-paced":
         raise HTTPException(409, "The trainer ends this session.")
+    if form.get("confirm") != "yes":  # handing in cannot be undone: ask first (no script needed)
+        return confirm_page(request, "/play/finish", "Hand in your paper?",
+                            f"{_unanswered(web(request).live, p)} question(s) not answered. After handing in "
+                            "you cannot change any answer.", "Yes, hand in", "/play")
     await run_in_threadpool(web(request).live.finish_paper, s, p)
     return redirect("/play")
+
+
+def _unanswered(live, p: Participant) -> int:
+    answered = live.answers(p)
+    return sum(item.question.id not in answered for item in p.paper.items)
+
+
+def confirm_page(request: Request, action: str, title: str, text: str, button: str, back: str, fields=None):
+    """The page that asks before an action that cannot be undone (End, Hand in, Finish)."""
+    return render(request, "confirm.html", {"action": action, "title": title, "text": text, "button": button,
+                                            "back": back, "fields": fields or {}})
 
 
 def item_number(value, p: Participant) -> int | None:
@@ -138,7 +173,7 @@ def officer_context(request: Request, s: LiveSession, p: Participant, number: in
     w = web(request)
     w.live.settle(s, p)
     base = {"s": s, "p": p, "poll": "/play/state", "version": s.version, "action": "/play",
-            "saved": request.query_params.get("saved")}
+            "saved": request.query_params.get("saved"), "answer_id": secrets.token_urlsafe(18)}
     if p.done or s.finished:
         return {**base, **result_context(w.live, s, p)}
     answers = w.live.answers(p)

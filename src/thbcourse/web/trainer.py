@@ -1,8 +1,14 @@
-"""The trainer: sign in, start a session for a cohort, run it from the projector view.
+"""The trainer: sign in, start a session for a cohort, run it from the control view; the projector
+view shows only what the room may see.
 
-The projector shows the join code and a QR code of the join address (drawn here by segno, inline
-SVG), the live answer distribution of the open question, the key and explanation once revealed,
-and at the end the score distribution and the questions most got wrong.
+The control view (/trainer/sessions/{sid}, on the trainer's laptop or phone) has the actions at the
+top, the answer count and distribution and the key. The projector view (.../projector) shows the join
+code and a QR code of the join address (drawn here by segno, inline SVG), the open question, the
+answer distribution once the question is closed (while it is open only in sessions started with live
+bars, never for an exam or post-test blueprint), the key and explanation once revealed, and at the
+end the score distribution and the questions most got wrong. Every action names the question and
+step it was made on (`at`) and is refused when the session has moved on since (a stale second tab);
+ending a session asks for confirmation first.
 """
 from __future__ import annotations
 
@@ -24,13 +30,16 @@ from thbcourse.store.codec import load_response
 from thbcourse.store.db import writer
 from thbcourse.store.gradebook import create_cohort, list_cohorts
 from thbcourse.web.auth import TRAINER_COOKIE, TRAINER_HOURS, check_password, set_cookie
-from thbcourse.web.live import LiveSession
+from thbcourse.web.live import LiveSession, Refused
+from thbcourse.web.officer import confirm_page
 from thbcourse.web.pages import (checked_form, client, is_trainer, redirect, render, session_of, trainer_only,
                                  web)
 from thbcourse.web.questions import key, key_labels, view
 
 CREATED_BY = "trainer (web)"
-ACTIONS = {"next": "open_next", "close": "close_question", "reveal": "reveal", "finish": "finish"}
+ACTIONS = {"next": "open_next", "close": "close_question", "reopen": "reopen", "reveal": "reveal",
+           "finish": "finish"}
+RECENT_HOURS = 12  # finished sessions listed on the dashboard
 
 
 def _safe_next(target) -> str:
@@ -47,20 +56,20 @@ async def sign_in_form(request: Request):
 
 async def sign_in(request: Request):
     w = web(request)
-    if not w.sign_in_limit.allow(client(request)):
-        wait = w.sign_in_limit.retry_after(client(request))
+    if not await run_in_threadpool(w.sign_in_limit.allow, client(request)):
+        wait = await run_in_threadpool(w.sign_in_limit.retry_after, client(request))
         return render(request, "trainer/sign_in.html", {"next": "/trainer", "error": (
             f"Too many attempts. Wait {wait} seconds and try again.")}, status=429, headers={"Retry-After": str(wait)})
     form = await checked_form(request)
     target = _safe_next(form.get("next"))
     if not await run_in_threadpool(check_password, str(form.get("password", "")), w.password):
         return render(request, "trainer/sign_in.html", {"next": target, "error": "Wrong password."}, status=401)
-    held = w.trainers.read(request.cookies.get(TRAINER_COOKIE))
+    held = await run_in_threadpool(w.trainers.read, request.cookies.get(TRAINER_COOKIE))
     if held:
-        w.trainers.revoke(held[0])
-    _, cookie = w.trainers.issue("trainer")  # a new token at each sign-in
+        await run_in_threadpool(w.trainers.revoke, held[0])
+    _, cookie = await run_in_threadpool(w.trainers.issue, "trainer")  # a new token at each sign-in
     response = redirect(target)
-    set_cookie(response, TRAINER_COOKIE, cookie, max_age=TRAINER_HOURS * 3600, strict=True)
+    set_cookie(response, TRAINER_COOKIE, cookie, max_age=TRAINER_HOURS * 3600, strict=True, secure=w.secure)
     return response
 
 
@@ -88,10 +97,18 @@ async def dashboard(request: Request):
 
 async def _dashboard(request: Request, error: str | None = None, status: int = 200):
     w = web(request)
-    sessions = sorted((s for s in w.live.sessions.values() if s.mode != "self-study"), key=lambda s: -s.id)
+
+    def listed() -> list[dict]:
+        with w.engine.connect() as conn:
+            rows = queries.class_sessions(conn, w.live.clock() - RECENT_HOURS * 3600)
+        return [{**r, "title": w.course.blueprints[r["blueprint"]].title if r["blueprint"] in w.course.blueprints
+                 else r["blueprint"], "earlier": r["created_at"] < w.live.started_at and r["ended_at"] is None,
+                 "at": f"{r['current']}:{r['step'] or 'none'}:{r['phase']}"} for r in rows]
+
     return render(request, "trainer/dashboard.html", {
         "blueprints": sorted(w.course.blueprints.values(), key=lambda bp: bp.title),
-        "cohorts": await run_in_threadpool(_cohorts, w), "sessions": sessions, "error": error}, status=status)
+        "cohorts": await run_in_threadpool(_cohorts, w), "sessions": await run_in_threadpool(listed),
+        "error": error}, status=status)
 
 
 @trainer_only
@@ -106,12 +123,14 @@ async def create(request: Request):
     if limit_text and not (limit_text.isdigit() and 1 <= int(limit_text) <= 600):
         return await _dashboard(request, "The time limit is a number of minutes from 1 to 600.", 422)
     time_limit = int(limit_text) if limit_text else w.course.blueprints[blueprint].time_limit
+    show_bars = form.get("show_bars") == "on"
 
     def start() -> LiveSession:
         if cohort and cohort not in _cohorts(w):
             with writer(w.engine).begin() as conn:
                 create_cohort(conn, cohort)
-        return w.live.create(blueprint, mode, cohort=cohort, time_limit=time_limit, created_by=CREATED_BY)
+        return w.live.create(blueprint, mode, cohort=cohort, time_limit=time_limit, created_by=CREATED_BY,
+                             show_bars=show_bars)
 
     s = await run_in_threadpool(start)
     return redirect(f"/trainer/sessions/{s.id}")
@@ -129,18 +148,29 @@ def qr_svg(url: str) -> Markup:
 
 
 @trainer_only
+async def control_view(request: Request):
+    """The trainer's own view: the actions first, then the answers coming in (not for the projector)."""
+    s = session_of(request)
+    url = join_url(request, s)
+    context = await run_in_threadpool(projector_context, web(request), s, True)
+    return render(request, "trainer/projector.html", {**context, "join_url": url, "control": True})
+
+
+@trainer_only
 async def projector(request: Request):
     s = session_of(request)
     url = join_url(request, s)
-    context = await run_in_threadpool(projector_context, web(request), s)
-    return render(request, "trainer/projector.html", {**context, "join_url": url, "qr": qr_svg(url)})
+    context = await run_in_threadpool(projector_context, web(request), s, False)
+    return render(request, "trainer/projector.html", {**context, "join_url": url, "qr": qr_svg(url), "control": False})
 
 
 @trainer_only
 async def live_state(request: Request):
-    """The projector's poll: the version (reload when it moves) and the figures to update in place."""
+    """The views' poll: the version (reload when it moves) and the figures to update in place (the
+    projector's bars only where the projector may show them)."""
     s = session_of(request)
-    context = await run_in_threadpool(projector_context, web(request), s)
+    control = request.query_params.get("view") == "control"
+    context = await run_in_threadpool(projector_context, web(request), s, control)
     fields = {"joined": context["joined"], "handed-in": context["handed_in"]}
     meters = {}
     dist = context.get("distribution")
@@ -152,16 +182,29 @@ async def live_state(request: Request):
     return JSONResponse({"version": s.version, "fields": fields, "meters": meters})
 
 
-def projector_context(w, s: LiveSession) -> dict:
+def bars_shown(s: LiveSession, control: bool) -> bool:
+    """The answer distribution: always on the trainer's control view; on the projector once the
+    question is closed, or while it is open only when the session has live bars (never for an exam
+    or a post-test: the room must not follow the majority)."""
+    return control or s.step in ("closed", "revealed") or s.bars_live
+
+
+def projector_context(w, s: LiveSession, control: bool = False) -> dict:
     participants = list(s.participants.values())
     for p in participants:  # self-paced papers whose time ran out are handed in
         w.live.settle(s, p)
     context = {"s": s, "joined": len(participants), "handed_in": sum(p.done for p in participants),
-               "poll": f"/trainer/sessions/{s.id}/state", "version": s.version}
+               "poll": f"/trainer/sessions/{s.id}/state" + ("?view=control" if control else ""),
+               "version": s.version, "bars_shown": bars_shown(s, control)}
     item = s.item()
     if item is not None and not s.finished:
         revealed = s.step == "revealed"
-        context.update(question=view(item, len(s.paper.items)), distribution=distribution(w, s, item, revealed))
+        dist = distribution(w, s, item, revealed)
+        if not context["bars_shown"]:
+            dist = {**dist, "bars": [], "verdicts": None}
+        context.update(question=view(item, len(s.paper.items)), distribution=dist)
+        if control:
+            context["trainer_key"] = key(item)
         if revealed:
             context.update(key=key(item), explanation=Markup(to_html(item.question.feedback)),
                            source=item.question.source)
@@ -229,11 +272,24 @@ def _item_of(s: LiveSession, qid: str) -> PaperItem:
 
 @trainer_only
 async def control(request: Request):
-    await checked_form(request)
+    form = await checked_form(request)
     s, action = session_of(request), request.path_params["action"]
     if action not in ACTIONS or (action != "finish" and s.mode != "paced"):
         raise HTTPException(404, "There is no such action.")
-    await run_in_threadpool(getattr(web(request).live, ACTIONS[action]), s)
+    at = str(form.get("at", ""))[:40]
+    if not at:
+        raise HTTPException(400, "The action does not say which question it was made on. Reload the page.")
+    if action == "finish" and form.get("confirm") != "yes":
+        return confirm_page(request, f"/trainer/sessions/{s.id}/finish", "End the session?",
+                            "Every paper still open is totalled now (unanswered questions count 0) and no "
+                            "one can answer any more. This cannot be undone.", "Yes, end the session and total "
+                            "the scores", f"/trainer/sessions/{s.id}", {"at": at})
+    try:
+        await run_in_threadpool(getattr(web(request).live, ACTIONS[action]), s, at)
+    except Refused as err:
+        context = await run_in_threadpool(projector_context, web(request), s, True)
+        return render(request, "trainer/projector.html", {**context, "join_url": join_url(request, s),
+                                                          "control": True, "error": str(err)}, status=err.status)
     return redirect(f"/trainer/sessions/{s.id}")
 
 
@@ -247,7 +303,8 @@ async def learners(request: Request):
             answered = queries.answered_per_attempt(conn, s.id)
             percents = {code: pc for code, pc, _ in queries.attempt_percents(conn, s.id)}
         return [{"learner": p.learner, "answered": answered.get(p.attempt, 0), "total": len(p.paper.items),
-                 "done": p.done, "percent": percents.get(p.learner), "bound": p.token is not None}
+                 "done": p.done, "percent": percents.get(p.learner), "bound": p.token is not None,
+                 "waiting": p.waiting_count, "waiting_since": _clock_text(p.waiting_at)}
                 for p in sorted(s.participants.values(), key=lambda p: p.learner)]
 
     return render(request, "trainer/learners.html", {"s": s, "rows": await run_in_threadpool(rows)})
@@ -257,8 +314,16 @@ async def learners(request: Request):
 async def release(request: Request):
     form = await checked_form(request)
     s = session_of(request)
-    web(request).live.release(s, str(form.get("learner", "")))
+    paper = str(form.get("paper", ""))
+    keep = {"keep": True, "empty": False}.get(paper)  # none given: empty with a roster, kept without
+    await run_in_threadpool(lambda: web(request).live.release(s, str(form.get("learner", "")), keep=keep))
     return redirect(f"/trainer/sessions/{s.id}/learners")
+
+
+def _clock_text(at: float | None) -> str:
+    from datetime import datetime
+
+    return "" if at is None else datetime.fromtimestamp(at).strftime("%H:%M:%S")
 
 
 routes = [
@@ -267,7 +332,8 @@ routes = [
     Route("/trainer/sign-out", sign_out, methods=["POST"]),
     Route("/trainer", dashboard, methods=["GET"]),
     Route("/trainer/sessions", create, methods=["POST"]),
-    Route("/trainer/sessions/{sid}", projector, methods=["GET"]),
+    Route("/trainer/sessions/{sid}", control_view, methods=["GET"]),
+    Route("/trainer/sessions/{sid}/projector", projector, methods=["GET"]),
     Route("/trainer/sessions/{sid}/state", live_state, methods=["GET"]),
     Route("/trainer/sessions/{sid}/learners", learners, methods=["GET"]),
     Route("/trainer/sessions/{sid}/release", release, methods=["POST"]),
