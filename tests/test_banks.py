@@ -91,3 +91,30 @@ def test_exam_is_stratified_and_passes_at_70(course):
     assert {i.question.topic.value for i in paper.items} >= {"chain", "modi-operandi", "opportunities",
                                                              "legal-frame", "fraud", "challenges"}
     assert {i.question.difficulty for i in paper.items} == {1, 2, 3}
+
+
+def test_self_study_never_shows_a_question_reserved_for_assessment(course):
+    """Issue 12: no self-check, practice or pre-test paper holds a question that an exam or post-test paper
+    can hold (their whole pools, not only the papers drawn), and assessment draws only reserved questions."""
+    from thbcourse.engine.draw import ASSESSMENT, _pools
+
+    assessed = {q for bp in course.blueprints.values() if bp.purpose in ASSESSMENT
+                for _, pool in _pools(course, bp) for q in pool}
+    assert assessed and all(course.questions[q].reserved for q in assessed)
+    for bp in course.blueprints.values():
+        for seed in range(50):
+            ids = {i.question.id for i in draw(course, bp, seed).items}
+            if bp.purpose in ASSESSMENT:
+                assert all(course.questions[q].reserved for q in ids), (bp.id, seed)
+            else:
+                assert not ids & assessed, (bp.id, seed, sorted(ids & assessed))
+                assert not any(course.questions[q].reserved for q in ids), (bp.id, seed)
+
+
+def test_about_half_of_each_assessed_bank_is_reserved(course):
+    for bank in course.banks.values():
+        share = sum(q.reserved for q in bank.questions) / len(bank.questions)
+        if bank.topic.value == "course":  # how the course works: never assessed, so nothing to reserve
+            assert share == 0
+        else:
+            assert 0.35 <= share <= 0.55, (bank.id, share)

@@ -1,14 +1,23 @@
 """Drawing papers: reproducible, exact counts, no repeats, pools that are too small, exclusions."""
 from __future__ import annotations
 
+import dataclasses
+import shutil
+import textwrap
+from pathlib import Path
+
 import pytest
 from hypothesis import given, settings, strategies as st
 
 from thbcourse.bank.blueprint import Blueprint
+from thbcourse.bank.course import load_course
 from thbcourse.engine.answers import parse_answer
 from thbcourse.engine.attempt import mark_paper
 from thbcourse.engine.draw import DrawError, blueprint_problems, draw
 from thbcourse.deliveries.papers import key_text
+from thbcourse.problems import AuthoringError
+
+from conftest import DATA
 
 seeds = st.integers(min_value=0, max_value=2**31)
 
@@ -109,3 +118,82 @@ def test_unknown_references_in_blueprint(sample_course):
     assert "no blueprint 'nope' to exclude" in messages
     assert "no bank 'nobank' in the banks" in messages
     assert "no question 'zz' in the banks" in messages
+
+
+# --- questions reserved for assessment -----------------------------------------------------------
+
+RESERVED = {"s-multiple", "s-matching", "s-short"}
+
+
+@pytest.fixture(scope="module")
+def reserved_course(sample_course):
+    """The sample course with three questions marked `reserved: true`."""
+    questions = {qid: q.model_copy(update={"reserved": qid in RESERVED}) for qid, q in sample_course.questions.items()}
+    return dataclasses.replace(sample_course, questions=questions, blueprints=dict(sample_course.blueprints))
+
+
+@given(seeds, st.sampled_from(["self-check", "practice", "pre-test", "exam", "post-test"]))
+@settings(max_examples=100)
+def test_reserved_questions_are_drawn_only_for_assessment(reserved_course, seed, purpose):
+    assessment = purpose in ("exam", "post-test")
+    bp = blueprint(purpose=purpose, sections=[{"title": "All", "count": 3}])
+    assert list(blueprint_problems(reserved_course, bp)) == []
+    ids = {i.question.id for i in draw(reserved_course, bp, seed).items}
+    assert (ids <= RESERVED) if assessment else not (ids & RESERVED)
+
+
+@pytest.mark.parametrize("purpose, size", [("practice", 4), ("self-check", 4), ("pre-test", 4), ("exam", 3),
+                                           ("post-test", 3)])
+def test_sections_are_sized_by_the_questions_their_purpose_may_draw(reserved_course, purpose, size):
+    bp = blueprint(purpose=purpose, sections=[{"title": "All", "count": size + 1}])
+    [(loc, message)] = list(blueprint_problems(reserved_course, bp))
+    assert loc == ("sections", 0, "count") and f"only {size} match" in message and "reserved: true" in message
+    with pytest.raises(DrawError):
+        draw(reserved_course, bp, 0)
+
+
+def test_excluding_an_assessment_blueprint_uses_its_reserved_pool(reserved_course):
+    reserved_course.blueprints["post"] = blueprint(id="post", purpose="post-test", sections=[{"title": "P", "count": 3}])
+    try:
+        pre = blueprint(id="pre", purpose="pre-test", exclude=["post"], sections=[{"title": "All", "count": 4}])
+        assert list(blueprint_problems(reserved_course, pre)) == []  # the post-test's pool is the reserved one
+    finally:
+        del reserved_course.blueprints["post"]
+
+
+def test_validate_reports_an_explicit_question_on_the_wrong_side(tmp_path):
+    folder = tmp_path / "quizzes"
+    shutil.copytree(DATA / "quizzes", folder)
+    bank = folder / "banks" / "sample.yml"
+    text = bank.read_text(encoding="utf-8")
+    bank.write_text(text.replace("  - id: s-ordering\n", "  - id: s-ordering\n    reserved: true\n"), encoding="utf-8")
+    (folder / "blueprints" / "study.yml").write_text(textwrap.dedent("""\
+        id: study
+        title: Study
+        purpose: self-check
+        sections:
+          - title: Named
+            count: 1
+            questions:
+              - s-single
+              - s-ordering
+        """), encoding="utf-8")
+    (folder / "blueprints" / "final.yml").write_text(textwrap.dedent("""\
+        id: final
+        title: Final
+        purpose: exam
+        sections:
+          - title: Named
+            count: 1
+            questions: [s-ordering, s-tf]
+        """), encoding="utf-8")
+    with pytest.raises(AuthoringError) as caught:
+        load_course([folder], book_root=None)
+    found = {(Path(p.path).name, p.line): p.message for p in caught.value.problems}
+    ordering_line = text.splitlines().index("  - id: s-ordering") + 1
+    study = found[("study.yml", 9)]
+    assert "s-ordering" in study and "is reserved for assessment" in study and "self-check" in study
+    assert f"sample.yml:{ordering_line}" in study  # where to find the question
+    final = found[("final.yml", 7)]
+    assert "s-tf" in final and "is not reserved" in final and "exam" in final
+    assert len(found) == 2  # the rest of each section can still draw

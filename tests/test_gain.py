@@ -266,11 +266,17 @@ def test_mastery_weighs_the_newest_attempts_most(db_url, sample_course):
 # ---- files, command line, plots ------------------------------------------------------------------------
 
 TESTS = {"pre-test": "id: pre-test\ntitle: Before\npurpose: pre-test\nsections: [{title: All, count: 3, banks: [sample]}]\n",
-         "post-test": "id: post-test\ntitle: After\npurpose: post-test\nsections: [{title: All, count: 3, banks: [sample]}]\n"}
+         "post-test": "id: post-test\ntitle: After\npurpose: post-test\nsections: [{title: All, count: 2, banks: [sample]}]\n"}
+RESERVED = ("s-matching", "s-short")  # a post-test draws only questions reserved for assessment
 
 
 def with_tests(root):
     shutil.copytree(DATA / "quizzes", root / "quizzes")
+    bank = root / "quizzes" / "banks" / "sample.yml"
+    text = bank.read_text(encoding="utf-8")
+    for qid in RESERVED:
+        text = text.replace(f"  - id: {qid}\n", f"  - id: {qid}\n    reserved: true\n")
+    bank.write_text(text, encoding="utf-8")
     for name, text in TESTS.items():
         (root / "quizzes" / "blueprints" / f"{name}.yml").write_text(text, encoding="utf-8")
     return root

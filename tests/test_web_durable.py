@@ -300,15 +300,22 @@ def exam_course(tmp_path):
     from thbcourse.bank.course import load_course
 
     from conftest import DATA
+    from thbcourse.bank.blueprint import Blueprint
+
     shutil.copytree(DATA / "quizzes", tmp_path / "q")
+    bank = tmp_path / "q" / "banks" / "sample.yml"  # an exam draws only questions reserved for assessment
+    bank.write_text(bank.read_text(encoding="utf-8").replace("  - id: s-single\n", "  - id: s-single\n    reserved: true\n"),
+                    encoding="utf-8")
     (tmp_path / "q" / "blueprints" / "exam-x.yml").write_text(EXAM, encoding="utf-8")
     (tmp_path / "q" / "blueprints" / "drill.yml").write_text(
         "id: drill\ntitle: Drill\npurpose: practice\nsections: [{title: All, count: 4, topics: [chain]}]\n",
         encoding="utf-8")
-    (tmp_path / "q" / "blueprints" / "drill-all.yml").write_text(
-        "id: drill-all\ntitle: Drill everything\npurpose: practice\nsections: [{title: All, count: 7}]\n",
-        encoding="utf-8")
-    return load_course([tmp_path / "q"], book_root=None)
+    course = load_course([tmp_path / "q"], book_root=None)
+    # A study quiz that needs the reserved question: `validate` refuses it, so it is added past validation
+    # to see that the app still leaves it out.
+    course.blueprints["drill-all"] = Blueprint.model_validate(
+        {"id": "drill-all", "title": "Drill everything", "purpose": "practice", "sections": [{"title": "All", "count": 7}]})
+    return course
 
 
 def test_an_exam_shows_no_distribution_before_the_question_is_closed(exam_course, tmp_path):

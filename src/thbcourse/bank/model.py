@@ -63,6 +63,10 @@ class QuestionBase(Strict):
     distinct_from: list[Identifier] = Field(
         [], description="Questions whose stems read alike but that test a different point (a reviewed pair): "
                         "the near-duplicate check leaves the pair alone and both may share a paper.")
+    reserved: bool = Field(
+        False, description="For assessment: drawn only by blueprints whose purpose is exam or post-test, which in "
+                           "turn draw only reserved questions. Self-check, practice and pre-test blueprints never "
+                           "draw it, so its key is never shown in self-study.")
 
 
 class Single(QuestionBase):

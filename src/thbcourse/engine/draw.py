@@ -15,6 +15,14 @@ Two rules shape every paper besides the sections' filters and counts:
   none, and `blueprint_problems` (run by `thbcourse validate`) checks that it exists and that every
   section can still be filled whatever the other sections took, so a validated blueprint never fails
   to draw.
+
+A third rule keeps assessment apart from self-study: a question marked `reserved: true` is drawn only
+by blueprints whose purpose is exam or post-test (`ASSESSMENT`), and those draw only reserved
+questions. Self-check, practice and pre-test blueprints draw only unreserved ones: the pre-test is sat
+before the course and its questions may be discussed afterwards, so it never uses up an assessment
+question, and it can never share a question with the post-test. `blueprint_problems` reports an
+explicit `questions:` entry on the wrong side, and sizes every section by the questions its blueprint
+may draw, so a validated course draws on both sides.
 """
 from __future__ import annotations
 
@@ -24,6 +32,14 @@ from dataclasses import dataclass
 
 from thbcourse.bank.blueprint import Blueprint, Section
 from thbcourse.bank.model import Question
+
+
+ASSESSMENT = ("exam", "post-test")  # purposes that draw the reserved questions, and only those
+
+
+def draws_reserved(blueprint: Blueprint) -> bool:
+    """True when the blueprint draws only reserved questions (exam, post-test); False when it never does."""
+    return blueprint.purpose in ASSESSMENT
 
 
 class DrawError(Exception):
@@ -74,6 +90,13 @@ def section_pool(course, section: Section) -> list[str]:
     return sorted(pool)
 
 
+def blueprint_pool(course, blueprint: Blueprint, section: Section) -> list[str]:
+    """The section's pool as this blueprint may draw it: only the reserved questions for an exam or
+    post-test, only the unreserved ones for any other purpose (before `exclude`)."""
+    reserved = draws_reserved(blueprint)
+    return [q for q in section_pool(course, section) if course.questions[q].reserved == reserved]
+
+
 def unit_of(question: Question) -> str:
     """The drawing unit: a question's variant group, or the question itself."""
     return f"group:{question.variant_group}" if question.variant_group else question.id
@@ -99,15 +122,17 @@ def _excluded(course, blueprint: Blueprint) -> set[str]:
     out: set[str] = set()
     for other in blueprint.exclude:
         if other in course.blueprints:
-            for section in course.blueprints[other].sections:
-                out.update(section_pool(course, section))
+            other_bp = course.blueprints[other]
+            for section in other_bp.sections:
+                out.update(blueprint_pool(course, other_bp, section))
     return out
 
 
 def _pools(course, blueprint: Blueprint) -> list[tuple[int, list[str]]]:
     """(section index, pool) in drawing order: the most constrained section draws first."""
     excluded = _excluded(course, blueprint)
-    pools = [(i, [q for q in section_pool(course, s) if q not in excluded]) for i, s in enumerate(blueprint.sections)]
+    pools = [(i, [q for q in blueprint_pool(course, blueprint, s) if q not in excluded])
+             for i, s in enumerate(blueprint.sections)]
     return sorted(pools, key=lambda ip: (len(ip[1]) - blueprint.sections[ip[0]].count, ip[0]))
 
 
@@ -124,6 +149,8 @@ def blueprint_problems(course, blueprint: Blueprint) -> Iterator[tuple[tuple, st
             for i, value in enumerate(getattr(section, field)):
                 if value not in known:
                     yield ("sections", s_index, field, i), f"no {field[:-1]} {value!r} in the banks"
+                elif field == "questions" and course.questions[value].reserved != draws_reserved(blueprint):
+                    yield ("sections", s_index, field, i), _misplaced(course, blueprint, value)
     named = {q.objective for q in course.questions.values()}
     for i, objective in enumerate(blueprint.covers.objectives):
         if objective not in named:
@@ -140,7 +167,8 @@ def blueprint_problems(course, blueprint: Blueprint) -> Iterator[tuple[tuple, st
         others = [(j, units[j]) for j, _ in pools if j != s_index] if required else taken
         lost = sum(min(blueprint.sections[j].count, len(u & units[s_index])) for j, u in others)
         if len(units[s_index]) - lost < section.count:
-            yield ("sections", s_index, "count"), _too_small(section, len(pool), lost, len(units[s_index]))
+            yield ("sections", s_index, "count"), (_too_small(section, len(pool), lost, len(units[s_index]))
+                                                   + _side(blueprint))
         taken.append((s_index, units[s_index]))
     if required:
         unplaced = _match_objectives(course, blueprint, pools, required, random.Random(0))[1]
@@ -193,10 +221,32 @@ def _cannot_cover(course, blueprint: Blueprint, pools, unplaced: list[str]) -> s
     missing = [o for o in unplaced if o not in drawable]
     if missing:
         return (f"covers: no section can draw a question for {', '.join(missing)} (check the sections' filters "
-                f"and 'exclude'); add such questions or widen a section")
+                f"and 'exclude'){_side(blueprint)}; add such questions or widen a section")
     return (f"covers: the sections have too few places to test every required objective on each paper "
             f"({', '.join(unplaced)} found no place once the others were placed); raise the counts of the "
             f"sections that can draw them, or cover fewer objectives")
+
+
+def _misplaced(course, blueprint: Blueprint, qid: str) -> str:
+    path, line = course.where.get(qid, ("?", 0))
+    if draws_reserved(blueprint):
+        return (f"{qid} ({path}:{line}) is not reserved, but {_a(blueprint.purpose)} blueprint draws only questions "
+                f"marked 'reserved: true'; mark it reserved (then no self-check or practice quiz draws it) or "
+                f"name a reserved question")
+    return (f"{qid} ({path}:{line}) is reserved for assessment ('reserved: true'), so {_a(blueprint.purpose)} "
+            f"blueprint never draws it; name an unreserved question, or remove 'reserved' from it")
+
+
+def _side(blueprint: Blueprint) -> str:
+    """What the reserved rule leaves a blueprint of this purpose (said when it is short of questions)."""
+    if draws_reserved(blueprint):
+        return f" ({_a(blueprint.purpose)} blueprint draws only questions marked 'reserved: true')"
+    return (f" ({_a(blueprint.purpose)} blueprint never draws a question marked 'reserved: true': those are kept "
+            f"for exam and post-test blueprints)")
+
+
+def _a(word: str) -> str:
+    return f"{'an' if word[0] in 'aeiou' else 'a'} {word}"
 
 
 def _too_small(section: Section, size: int, lost: int, units: int | None = None) -> str:
