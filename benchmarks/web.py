@@ -191,9 +191,10 @@ def _act(trainer: httpx.Client, sid: int, action: str, token: str) -> None:
     trainer.post(f"/trainer/sessions/{sid}/{action}", data={"csrf": token, "at": at, "confirm": "yes"})
 
 
-def _class(base: str, db: str, quizzes: str, server_pid: int) -> dict:
-    """The trainer's side, in this process; the officers' side in CLIENTS processes."""
-    trainer = httpx.Client(base_url=base, timeout=60)
+def start_class(base: str, db: str, quizzes: str, *, officers: int, clients: int, timeout: float):
+    """The trainer signed in with a paced session open, and the officers' client processes started:
+    (trainer, csrf token, session id, clients, barrier, quiet, results)."""
+    trainer = httpx.Client(base_url=base, timeout=timeout)
     token = _csrf(trainer.get("/join").text)
     trainer.post("/trainer/sign-in", data={"csrf": token, "password": PASSWORD})
     r = trainer.post("/trainer/sessions", data={"csrf": token, "blueprint": "bench-web", "mode": "paced"})
@@ -201,15 +202,21 @@ def _class(base: str, db: str, quizzes: str, server_pid: int) -> dict:
     code = re.search(r"Code <strong>(\w+)</strong>", trainer.get(r.headers["location"]).text).group(1)
     with open_gradebook(db).connect() as conn:
         seed = conn.execute(select(quiz_sessions.c.seed).where(quiz_sessions.c.id == sid)).scalar()
-
     context = multiprocessing.get_context("spawn")
-    barrier, quiet, results = context.Barrier(CLIENTS + 1, timeout=600), context.Event(), context.Queue()
-    share = -(-OFFICERS // CLIENTS)
-    clients = [context.Process(target=_client, args=(base, quizzes, code, seed, range(n, min(OFFICERS, n + share)),
-                                                     barrier, quiet, results), daemon=True)
-               for n in range(0, OFFICERS, share)]
-    for c in clients:
+    barrier, quiet, results = context.Barrier(clients + 1, timeout=600), context.Event(), context.Queue()
+    share = -(-officers // clients)
+    processes = [context.Process(target=_client, args=(base, quizzes, code, seed, range(n, min(officers, n + share)),
+                                                       barrier, quiet, results), daemon=True)
+                 for n in range(0, officers, share)]
+    for c in processes:
         c.start()
+    return trainer, token, sid, processes, barrier, quiet, results
+
+
+def _class(base: str, db: str, quizzes: str, server_pid: int) -> dict:
+    """The trainer's side, in this process; the officers' side in CLIENTS processes."""
+    trainer, token, sid, clients, barrier, quiet, results = start_class(
+        base, db, quizzes, officers=OFFICERS, clients=CLIENTS, timeout=60)
     cpu = {s: 0.0 for s in STEPS}
     wall = {s: 0.0 for s in STEPS}
     barrier.wait()  # everyone has joined

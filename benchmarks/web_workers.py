@@ -18,7 +18,6 @@ from __future__ import annotations
 import json
 import multiprocessing
 import os
-import re
 import sys
 import tempfile
 import time
@@ -31,7 +30,7 @@ from sqlalchemy import create_engine, func, select, text
 from benchmarks import web as one
 from benchmarks.generate import write_banks
 from thbcourse.store.db import open_gradebook
-from thbcourse.store.tables import attempts, quiz_sessions, responses
+from thbcourse.store.tables import attempts, responses
 
 OFFICERS, QUESTIONS, CLIENTS, WORKERS = 1000, 20, 8, (4, 1)
 PASSWORD = one.PASSWORD
@@ -51,22 +50,8 @@ def _serve(db: str, quizzes: str, port: int, workers: int) -> None:  # the serve
 
 
 def _class(base: str, db: str, quizzes: str) -> dict:
-    trainer = httpx.Client(base_url=base, timeout=120)
-    token = one._csrf(trainer.get("/join").text)
-    trainer.post("/trainer/sign-in", data={"csrf": token, "password": PASSWORD})
-    r = trainer.post("/trainer/sessions", data={"csrf": token, "blueprint": "bench-web", "mode": "paced"})
-    sid = int(r.headers["location"].rsplit("/", 1)[1])
-    code = re.search(r"Code <strong>(\w+)</strong>", trainer.get(r.headers["location"]).text).group(1)
-    with open_gradebook(db).connect() as conn:
-        seed = conn.execute(select(quiz_sessions.c.seed).where(quiz_sessions.c.id == sid)).scalar()
-    context = multiprocessing.get_context("spawn")
-    barrier, quiet, results = context.Barrier(CLIENTS + 1, timeout=600), context.Event(), context.Queue()
-    share = -(-OFFICERS // CLIENTS)
-    clients = [context.Process(target=one._client, args=(base, quizzes, code, seed, range(n, min(OFFICERS, n + share)),
-                                                         barrier, quiet, results), daemon=True)
-               for n in range(0, OFFICERS, share)]
-    for c in clients:
-        c.start()
+    trainer, token, sid, clients, barrier, quiet, results = one.start_class(
+        base, db, quizzes, officers=OFFICERS, clients=CLIENTS, timeout=120)
     wall = {s: 0.0 for s in one.STEPS}
     barrier.wait()  # everyone has joined
     for _ in range(QUESTIONS):

@@ -199,7 +199,7 @@ def test_take_feedback_at_end(course_dir, sample_course):
     typed = ["skip"] + [answers[i.question.id] for i in paper.items[1:]]
     result = run("take", "sample-quiz", "--seed", "5", "--feedback", "end", input="\n".join(typed) + "\n")
     out = result.output
-    assert out.index("Result") > out.index("Not correct") > out.index(f"Question 5 of 5")
+    assert out.index("Result") > out.index("Not correct") > out.index("Question 5 of 5")
     assert "Score 4 / 5" in out
 
 

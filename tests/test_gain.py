@@ -20,7 +20,7 @@ import pytest
 from click.testing import CliRunner
 from sqlalchemy import insert, select
 
-from thbcourse.analysis.cohort_report import inline_svg, render_html, write_report
+from thbcourse.analysis.cohort_report import inline_svg, render_html
 from thbcourse.analysis.gain import gain_report, paired
 from thbcourse.analysis.mastery import HALVING, cohort_mastery, learner_mastery, revise_plan
 from thbcourse.cli import main

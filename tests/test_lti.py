@@ -39,6 +39,7 @@ from thbcourse.web.questions import form_state
 
 import lti_platform
 from conftest import DATA
+from test_web import key_response
 from store_fixtures import db_url  # noqa: F401  (fixture)
 
 CHAIN = "check-chain"
@@ -180,16 +181,6 @@ def claims(fields: dict) -> dict:
 
 def csrf(page: str) -> str:
     return re.search(r'name="csrf" value="([^"]+)"', page).group(1)
-
-
-def key_response(q):
-    return {"single": lambda: next(i for i, o in enumerate(q.options) if o.correct),
-            "multiple": lambda: frozenset(i for i, o in enumerate(q.options) if o.correct),
-            "true_false": lambda: q.answer,
-            "matching": lambda: {i: i for i in range(len(q.pairs))},
-            "ordering": lambda: list(range(len(q.items))),
-            "short_answer": lambda: q.answers[0],
-            "numeric": lambda: q.value}[q.type]()
 
 
 def answer(b: httpx.Client, page: httpx.Response, item, path: str) -> httpx.Response:

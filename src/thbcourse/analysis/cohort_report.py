@@ -275,7 +275,7 @@ def _teaching_cell(report: GainReport, oid: str) -> str:
 
 def _objectives(report: GainReport) -> str:
     head = ["Objective", "Learners (both)", "Pre", "Post", "Gain (points)", "95 % interval", "&lt;g&gt;",
-            f"Post-test mastery (learners)", "What teaches it"]
+            "Post-test mastery (learners)", "What teaches it"]
     rows = []
     for b in report.objectives:
         text = report.objective_texts.get(b.key, "")

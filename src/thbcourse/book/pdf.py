@@ -26,7 +26,6 @@ import json
 import os
 import posixpath
 import re
-import sys
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
