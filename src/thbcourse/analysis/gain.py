@@ -251,43 +251,53 @@ def load_pairs(conn: Connection, *, cohort: str, pre: str, post: str, policy: st
             who.pre, who.pre_at, who.pre_attempts = percent, finished, taken
         else:
             who.post, who.post_at, who.post_attempts = percent, finished, taken
-    is_pre = chosen.c.blueprint == pre
     picked = chosen.join(responses, responses.c.attempt_id == chosen.c.id)
-    query = (select(chosen.c.learner_id, responses.c.objective, responses.c.topic,
-                    func.sum(case((is_pre, responses.c.score))), func.sum(case((is_pre, responses.c.max_score))),
-                    func.sum(case((~is_pre, responses.c.score))), func.sum(case((~is_pre, responses.c.max_score))))
-             .select_from(picked).group_by(chosen.c.learner_id, responses.c.objective, responses.c.topic))
-    with closing(_cursor(conn, query)) as cursor:  # one scan: per objective, and summed here per topic
+    query = (select(chosen.c.learner_id, chosen.c.blueprint == pre, responses.c.question_id, responses.c.objective,
+                    responses.c.topic, responses.c.score, responses.c.max_score).select_from(picked))
+    with closing(_cursor(conn, query)) as cursor:  # one scan of the chosen responses, summed here two ways
         found = cursor.fetchall()
-    cells = _cells(found, list(by_id))
-    query = (select(chosen.c.blueprint, responses.c.question_id, func.count(), func.sum(responses.c.score),
-                    func.sum(responses.c.max_score))
-             .select_from(picked).group_by(chosen.c.blueprint, responses.c.question_id))
-    with closing(_cursor(conn, query)) as cursor:
-        questions = cursor.fetchall()
+    cells, questions = _sums(found, list(by_id), pre, post)
     return Pairs(cohort, pre, post, policy, list(by_id.values()), questions, cells)
 
 
-def _cells(rows, lids: list[int]) -> dict[str, tuple[list[str], np.ndarray, np.ndarray]]:
-    """(learner, objective, topic, pre score, pre max, post score, post max) rows -> percent matrices."""
+def _sums(rows, lids: list[int], pre: str, post: str):
+    """(learner, is pre-test, question, objective, topic, score, max) rows, one per chosen response ->
+    the percent matrices per objective and per topic, and per test and question (blueprint, question,
+    n, score, max). Summed with numpy's bincount, which is cheaper than two grouped scans in SQL."""
     at = {lid: i for i, lid in enumerate(lids)}
     count = len(rows)
     columns = list(zip(*rows)) if rows else [()] * 7
     learner = np.fromiter(map(at.__getitem__, columns[0]), np.int64, count)
-    values = [np.nan_to_num(np.array(c, dtype=np.float64)) for c in columns[3:]]  # None (not on the paper): 0
-    found = {}
-    for name, keyed in (("objectives", columns[1]), ("topics", columns[2])):
-        keys = sorted(set(keyed))
-        column = {k: j for j, k in enumerate(keys)}
+    is_pre = np.fromiter(columns[1], bool, count)
+    score = np.array(columns[5], dtype=np.float64)
+    most = np.array(columns[6], dtype=np.float64)
+    weights = [np.where(is_pre, score, 0.0), np.where(is_pre, most, 0.0),
+               np.where(is_pre, 0.0, score), np.where(is_pre, 0.0, most)]
+    cells = {}
+    for name, keyed in (("objectives", columns[3]), ("topics", columns[4])):
+        keys, index = _indexed(keyed, count)
         width = max(len(keys), 1)
-        flat = learner * width + np.fromiter(map(column.__getitem__, keyed), np.int64, count)
+        flat = learner * width + index
         size = len(lids) * width
-        sums = [np.bincount(flat, weights=v, minlength=size) for v in values]
+        sums = [np.bincount(flat, weights=w, minlength=size) for w in weights]
         with np.errstate(divide="ignore", invalid="ignore"):
             before = np.where(sums[1] > 0, 100.0 * sums[0] / sums[1], np.nan).reshape(len(lids), width)[:, :len(keys)]
             after = np.where(sums[3] > 0, 100.0 * sums[2] / sums[3], np.nan).reshape(len(lids), width)[:, :len(keys)]
-        found[name] = (keys, before, after)
-    return found
+        cells[name] = (keys, before, after)
+    qids, index = _indexed(columns[2], count)
+    flat = index * 2 + is_pre  # (question, post) then (question, pre)
+    size = 2 * len(qids)
+    n, scored, out_of = (np.bincount(flat, weights=w, minlength=size) for w in (None, score, most))
+    questions = [(pre if k % 2 else post, qids[k // 2], int(n[k]), float(scored[k]), float(out_of[k]))
+                 for k in range(size) if n[k]]
+    return cells, questions
+
+
+def _indexed(values, count: int) -> tuple[list[str], np.ndarray]:
+    """The distinct values sorted, and each value's position among them (hashing, not sorting, the rows)."""
+    keys = sorted(set(values))
+    position = {k: i for i, k in enumerate(keys)}
+    return keys, np.fromiter(map(position.__getitem__, values), np.int64, count)
 
 
 def cohort_percents(conn: Connection, *, pre: str, post: str, policy: str) -> list[tuple[str, datetime, str, str, float]]:
