@@ -359,6 +359,8 @@ def test_print_scan_review_import_end_to_end(exam_dir, course):
     result = run("results", "import", "review.csv", "--quiz", "post-test")
     assert result.exit_code == 0, result.output
     assert _scores(exam_dir / "gb.sqlite")[("100001", 50)][0] == pytest.approx(expected["999"])
+    twice = CliRunner().invoke(main, ["results", "import", "review.csv", "--quiz", "post-test"])
+    assert twice.exit_code == 1 and "review.csv:2:1: 100001's paper post-test seed 50 is already in" in twice.output
 
     again = run("scan", "stack.pdf", "--quiz", "post-test", "--review", "review2.csv")
     assert "0 sheet(s) stored, 3 already stored, 1 to review" in again.output

@@ -64,6 +64,7 @@ def import_results(engine: Engine, path: Path, course, blueprint_id: str, *, who
     with engine.connect() as conn:
         known = known_learners(conn)
     by_attempt: dict[tuple[str, int], tuple[dict[str, object], dict[str, float]]] = {}
+    first_line: dict[tuple[str, int], int] = {}
     papers = {}
     for line, row in rows:
         code, qid = row["learner"], row["question"]
@@ -87,6 +88,7 @@ def import_results(engine: Engine, path: Path, course, blueprint_id: str, *, who
             problems.append(Problem(shown, line, 1, f"question {qid!r} is not {where}"))
             continue
         answers, awarded = by_attempt.setdefault((code, paper_seed), ({}, {}))
+        first_line.setdefault((code, paper_seed), line)
         if qid in answers or qid in awarded:
             problems.append(Problem(shown, line, 1, f"learner {code!r} answers {qid!r} twice"))
             continue
@@ -109,8 +111,15 @@ def import_results(engine: Engine, path: Path, course, blueprint_id: str, *, who
             answers[qid] = parse_answer(item, row["answer"])
         except ResponseError as err:
             problems.append(Problem(shown, line, 1, f"answer to {qid} rejected: {err}{note}"))
+    with engine.connect() as conn:
+        on_record = papers_on_record(conn, blueprint.id)
+    for (code, paper_seed), line in first_line.items():
+        if (learner_key(code), paper_seed) in on_record:
+            problems.append(Problem(shown, line, 1, f"{code}'s paper {blueprint.id} seed {paper_seed} is already in "
+                                                    "the gradebook (imported or scanned before) and is not counted "
+                                                    "twice: delete its rows"))
     if problems:
-        raise AuthoringError(problems)
+        raise AuthoringError(sorted(problems, key=lambda p: p.line))
     with writer(engine).begin() as conn:
         for (code, paper_seed), (answers, awarded) in by_attempt.items():
             record_attempt(conn, mark_paper(papers[paper_seed], answers, awarded), learner=code, mode=mode,
@@ -163,12 +172,7 @@ def store_scanned(engine: Engine, graded: list, quiz: str, *, who: str) -> tuple
     """
     stored, already = [], []
     with writer(engine).begin() as conn:
-        done = set(conn.execute(
-            select(learners.c.code, attempts.c.seed)
-            .join(attempts, attempts.c.learner_id == learners.c.id)
-            .join(quiz_sessions, quiz_sessions.c.id == attempts.c.session_id)
-            .where(attempts.c.blueprint == quiz, quiz_sessions.c.mode.in_(("scan", "import")))).all())
-        done = {(learner_key(code), seed) for code, seed in done}
+        done = papers_on_record(conn, quiz)
         for sheet in graded:
             if (learner_key(sheet.learner), sheet.seed) in done:
                 already.append(sheet)
@@ -177,3 +181,13 @@ def store_scanned(engine: Engine, graded: list, quiz: str, *, who: str) -> tuple
             done.add((learner_key(sheet.learner), sheet.seed))
             stored.append(sheet)
     return stored, already
+
+
+def papers_on_record(conn, quiz: str) -> set[tuple[str, int]]:
+    """(learner key, seed) of every paper of this quiz already imported or scanned: a paper counts once,
+    however often its sheet is scanned or its rows imported."""
+    return {(learner_key(code), seed) for code, seed in conn.execute(
+        select(learners.c.code, attempts.c.seed)
+        .join(attempts, attempts.c.learner_id == learners.c.id)
+        .join(quiz_sessions, quiz_sessions.c.id == attempts.c.session_id)
+        .where(attempts.c.blueprint == quiz, quiz_sessions.c.mode.in_(("scan", "import"))))}
