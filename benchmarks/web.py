@@ -191,6 +191,18 @@ def _act(trainer: httpx.Client, sid: int, action: str, token: str) -> None:
     trainer.post(f"/trainer/sessions/{sid}/{action}", data={"csrf": token, "at": at, "confirm": "yes"})
 
 
+def wait_for_server(port: int, *, tries: int) -> str:
+    """The server's base URL on loopback, once it serves its style sheet (tries x 0.1 s at most)."""
+    base = f"http://127.0.0.1:{port}"
+    for _ in range(tries):
+        try:
+            httpx.get(f"{base}/static/app.css", timeout=1)
+            break
+        except httpx.TransportError:
+            time.sleep(0.1)
+    return base
+
+
 def start_class(base: str, db: str, quizzes: str, *, officers: int, clients: int, timeout: float):
     """The trainer signed in with a paced session open, and the officers' client processes started:
     (trainer, csrf token, session id, clients, barrier, quiet, results)."""
@@ -257,13 +269,7 @@ def bench_web() -> bool:
         server = multiprocessing.get_context("spawn").Process(target=_serve, args=(db, str(quizzes), port), daemon=True)
         server.start()
         try:
-            base = f"http://127.0.0.1:{port}"
-            for _ in range(200):
-                try:
-                    httpx.get(f"{base}/static/app.css", timeout=1)
-                    break
-                except httpx.TransportError:
-                    time.sleep(0.1)
+            base = wait_for_server(port, tries=200)
             start = time.perf_counter()
             run = _class(base, db, str(quizzes), server.pid)
             total = time.perf_counter() - start

@@ -24,7 +24,6 @@ import time
 import uuid
 from pathlib import Path
 
-import httpx
 from sqlalchemy import create_engine, func, select, text
 
 from benchmarks import web as one
@@ -90,13 +89,7 @@ def _run(admin: str, quizzes: str, workers: int) -> dict:
         server = multiprocessing.get_context("spawn").Process(target=_serve, args=(db, quizzes, port, workers))
         server.start()
         try:
-            base = f"http://127.0.0.1:{port}"
-            for _ in range(300):
-                try:
-                    httpx.get(f"{base}/static/app.css", timeout=1)
-                    break
-                except httpx.TransportError:
-                    time.sleep(0.1)
+            base = one.wait_for_server(port, tries=300)
             run = _class(base, db, quizzes)
             stored = one._stored(db, run["sid"])
             with open_gradebook(db).connect() as conn:

@@ -28,7 +28,8 @@ BY_OPTION = click.option("--by", default=_user_name, show_default="your user nam
 # Input that the drawing rules and the gradebook refuse, by module. Each command imports only what it
 # uses, so the handler looks the classes up among the modules already loaded: an error of a module
 # that was never imported cannot have been raised.
-REFUSALS = {"thbcourse.engine.draw": "DrawError", "thbcourse.store.gradebook": "GradebookError"}
+REFUSALS = {"thbcourse.engine.draw": "DrawError", "thbcourse.store.gradebook": "GradebookError",
+            "thbcourse.paper.layout": "LayoutError"}
 
 
 def _refused(err: Exception) -> bool:

@@ -25,16 +25,21 @@ _HOW = {
 }
 
 
-def _points(p: float) -> str:
+def points_text(p: float) -> str:
     return f"{p:g} point" + ("" if p == 1 else "s")
 
 
-def _header(paper: Paper) -> list[str]:
+def paper_facts(paper: Paper) -> str:
+    """'Paper exam / seed 3 · 30 questions · 30 points · pass mark 70 % · 45 minutes'"""
     bp = paper.blueprint
     facts = [f"{len(paper.items)} questions", f"{paper.max_score:g} points", f"pass mark {bp.pass_mark:g} %"]
     if bp.time_limit:
         facts.append(f"{bp.time_limit} minutes")
-    return [f"# {bp.title}", "", f"Paper {bp.id} / seed {paper.seed} · " + " · ".join(facts), ""]
+    return f"Paper {bp.id} / seed {paper.seed} · " + " · ".join(facts)
+
+
+def _header(paper: Paper) -> list[str]:
+    return [f"# {paper.blueprint.title}", "", paper_facts(paper), ""]
 
 
 def choices(item: PaperItem) -> list[tuple[str, str]]:
@@ -74,7 +79,7 @@ def paper_markdown(paper: Paper) -> str:
     out = _header(paper) + ["Name or learner id: ______________________", ""]
     for item in paper.items:
         q = item.question
-        out += [f"## Question {item.number} ({_points(item.points)})", "", q.stem.strip(), "", f"*{_HOW[q.type]}*", ""]
+        out += [f"## Question {item.number} ({points_text(item.points)})", "", q.stem.strip(), "", f"*{_HOW[q.type]}*", ""]
         for label, text in choices(item):
             out.append(f"- **{label}** {text}" if label else f"- {text}")
         out.append("")
@@ -121,7 +126,7 @@ def paper_html(paper: Paper) -> str:
             "<p>Name or learner id: ______________________</p>"]
     for item in paper.items:
         q = item.question
-        body += [f'<section class="question"><h2>Question {item.number} ({_points(item.points)})</h2>',
+        body += [f'<section class="question"><h2>Question {item.number} ({points_text(item.points)})</h2>',
                  to_html(q.stem), f'<p class="how">{_HOW[q.type]}</p>', '<ol class="choices">']
         for label, text in choices(item):
             body.append(f'<li><span class="label">{html.escape(label)}</span> {to_inline_html(text)}</li>')

@@ -13,7 +13,7 @@ from io import BytesIO
 from pathlib import Path
 
 from thbcourse.deliveries.markdown import to_html, to_inline_html
-from thbcourse.deliveries.papers import choices
+from thbcourse.deliveries.papers import choices, paper_facts, points_text
 from thbcourse.engine.draw import Paper
 from thbcourse.paper.layout import BOX, HEAD, LETTERS, MARGIN, MARK, QR_SIZE, QR_TOP, Sheet, layout
 
@@ -107,18 +107,14 @@ def _styles():
 def _questions(paper: Paper) -> list:
     from reportlab.platypus import KeepTogether, Paragraph
 
-    st, bp = _styles(), paper.blueprint
-    facts = [f"{len(paper.items)} questions", f"{paper.max_score:g} points", f"pass mark {bp.pass_mark:g} %"]
-    if bp.time_limit:
-        facts.append(f"{bp.time_limit} minutes")
-    story = [Paragraph(html.escape(bp.title), st["title"]),
-             Paragraph(html.escape(f"Quiz {bp.id} · seed {paper.seed} · " + " · ".join(facts)), st["meta"]),
+    st = _styles()
+    story = [Paragraph(html.escape(paper.blueprint.title), st["title"]),
+             Paragraph(html.escape(paper_facts(paper)), st["meta"]),
              Paragraph("<b>Mark every answer on the answer sheet at the end of this paper.</b> "
                        + html.escape(INSTRUCTIONS), st["body"])]
     for item in paper.items:
         q = item.question
-        points = f"{item.points:g} point" + ("" if item.points == 1 else "s")
-        parts = [Paragraph(f"Question {item.number} ({points})", st["question"])]
+        parts = [Paragraph(f"Question {item.number} ({points_text(item.points)})", st["question"])]
         parts += [Paragraph(p, st["body"]) for p in _paragraphs(q.stem)]
         parts.append(Paragraph(html.escape(HOW[q.type]), st["how"]))
         for label, text in choices(item):
@@ -132,27 +128,25 @@ def _questions(paper: Paper) -> list:
 
 
 _TAGS = {"strong": "b", "em": "i", "code": "font face='Courier'"}
+_OTHER_TAGS = re.compile(r"</?(?!b>|i>|font|/font)[a-z][^>]*>")
+
+
+def _reportlab_markup(rendered: str) -> str:
+    """HTML from markdown-it as the small subset ReportLab's paragraphs understand (bold, italic, code)."""
+    for tag, new in _TAGS.items():
+        rendered = rendered.replace(f"<{tag}>", f"<{new}>").replace(f"</{tag}>", f"</{new.split()[0]}>")
+    return _OTHER_TAGS.sub("", rendered)
 
 
 def _inline(text: str) -> str:
-    """Inline Markdown as the small HTML subset that ReportLab's paragraphs understand."""
-    out = to_inline_html(text)
-    for tag, new in _TAGS.items():
-        out = out.replace(f"<{tag}>", f"<{new}>").replace(f"</{tag}>", f"</{new.split()[0]}>")
-    return re.sub(r"</?(?!b>|i>|font|/font)[a-z][^>]*>", "", out)
+    return _reportlab_markup(to_inline_html(text))
 
 
 def _paragraphs(text: str) -> list[str]:
     """Block Markdown (paragraphs, list items) as ReportLab paragraphs."""
-    out = to_html(text)
-    blocks = re.findall(r"<(p|li)>(.*?)</\1>", out, flags=re.S)
-    result = []
-    for tag, inner in blocks:
-        for name, new in _TAGS.items():
-            inner = inner.replace(f"<{name}>", f"<{new}>").replace(f"</{name}>", f"</{new.split()[0]}>")
-        inner = re.sub(r"</?(?!b>|i>|font|/font)[a-z][^>]*>", "", inner)
-        result.append(("• " if tag == "li" else "") + inner.strip())
-    return result or [html.escape(text)]
+    blocks = re.findall(r"<(p|li)>(.*?)</\1>", to_html(text), flags=re.S)
+    return [("• " if tag == "li" else "") + _reportlab_markup(inner).strip() for tag, inner in blocks] or [
+        html.escape(text)]
 
 
 def _numbered(sheet: Sheet):

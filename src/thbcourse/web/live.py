@@ -60,8 +60,6 @@ POLL_SECONDS = 0.25  # PostgreSQL: another worker's change reaches this process'
 BATCH = 500  # answers written in one transaction at most
 STUDY_IDLE_HOURS = 12  # a self-study attempt left this long is totalled and forgotten
 CACHE_IDLE_SECONDS = 1800  # self-study and finished sessions leave the cache after this (reloaded on demand)
-ASSESSMENT = ("exam", "post-test")  # purposes whose questions are reserved: never drawn for self-study/practice
-STUDY = ("self-check", "practice")
 NO_BARS = ("exam", "post-test")  # no live distribution before a question is closed, whatever the session says
 
 
@@ -148,7 +146,6 @@ class Live:
         self.started_at = clock()
         self._graders: dict[tuple[str, float, int], Any] = {}
         self._papers: dict[tuple[str, int], Paper] = {}
-        self._blueprints: dict[str, Blueprint] = {}
         self._queue: queue.SimpleQueue[_Job] = queue.SimpleQueue()
         self._writer: threading.Thread | None = None
         self.postgres = engine.dialect.name == "postgresql"
@@ -212,25 +209,13 @@ class Live:
                     if self.by_code.get(s.code) is s:
                         del self.by_code[s.code]
 
-    def _blueprint(self, blueprint_id: str) -> Blueprint:
-        """The blueprint as drawn here: a self-check or practice quiz never draws a question an exam or
-        post-test blueprint can draw (they are reserved for assessment)."""
-        found = self._blueprints.get(blueprint_id)
-        if found is None:
-            bp = self.course.blueprint(blueprint_id)
-            if bp.purpose in STUDY:
-                reserved = [b.id for b in self.course.blueprints.values() if b.purpose in ASSESSMENT]
-                if reserved:
-                    bp = bp.model_copy(update={"exclude": sorted(set(bp.exclude) | set(reserved))})
-            found = self._blueprints[blueprint_id] = bp
-        return found
-
     def drawable(self, blueprint_id: str) -> bool:
-        """Can this blueprint draw a paper here (a study quiz without the questions reserved for assessment)?"""
+        """Can this blueprint draw a paper (a study quiz draws no question reserved for assessment:
+        engine.draw keeps them for exam and post-test blueprints, so a quiz that needs them cannot)?"""
         from thbcourse.engine.draw import DrawError
 
         try:
-            self.paper(self._blueprint(blueprint_id), 0)
+            self.paper(self.course.blueprint(blueprint_id), 0)
             return True
         except DrawError:
             return False
@@ -263,7 +248,7 @@ class Live:
                                          live_participants.c.stamp > since)).mappings().all()
         if row["blueprint"] not in self.course.blueprints:
             return None  # a session of a quiz this course no longer has
-        bp = self._blueprint(row["blueprint"])
+        bp = self.course.blueprint(row["blueprint"])
         with self.lock:
             s = self.sessions.get(sid)
             if s is None:
@@ -332,7 +317,7 @@ class Live:
                created_by: str, show_bars: bool = True) -> LiveSession:
         if mode not in ("paced", "self-paced", "self-study"):
             raise Refused(f"unknown mode {mode!r}: paced or self-paced", 400)
-        bp = self._blueprint(blueprint)
+        bp = self.course.blueprint(blueprint)
         seed = secrets.randbelow(SEED_RANGE) if mode == "paced" else None
         if seed is not None:
             self.paper(bp, seed)  # refuse before writing anything if it cannot be drawn

@@ -69,11 +69,11 @@ from thbcourse.web.auth import OFFICER_HOURS, RateLimit, new_token, set_cookie
 from thbcourse.web.live import Refused
 from thbcourse.web.lti_config import KeyPair, LtiConfig
 from thbcourse.web.pages import OFFICER_COOKIE, STUDY_COOKIE, checked_form, client, redirect, render, web
+from thbcourse.web.study import studyable
 
 log = logging.getLogger("thbcourse.lti")
 
 LTI_COOKIE = "thb_lti"  # which launch this browser came from: (launch id, learner code)
-STUDY_PURPOSES = ("self-check", "practice")  # what /study offers (web/study.py PURPOSES)
 LOGIN_LIMIT = (120, 60.0)  # OIDC logins per client address per minute: a class behind one address
 RETRY_SECONDS = 30.0
 HTTP_TIMEOUT = 15.0  # seconds, every request to a platform (key set, token, line items, scores)
@@ -555,10 +555,7 @@ def _truthy(value) -> bool:
 
 
 def _studyable(request: Request) -> dict:
-    """What /study offers (web/study.py): self-checks and practice quizzes that can be drawn."""
-    live = web(request).live
-    return {bp.id: bp for bp in web(request).course.blueprints.values()
-            if bp.purpose in STUDY_PURPOSES and live.drawable(bp.id)}
+    return {bp.id: bp for bp in studyable(request)}
 
 
 def _launched(request: Request) -> tuple[int, str]:
@@ -570,7 +567,7 @@ def _launched(request: Request) -> tuple[int, str]:
 
 def _home(request: Request, learner: str, *, error: str | None = None, live_only: bool = False, status: int = 200,
           code: str = "") -> Response:
-    quizzes = sorted(_studyable(request).values(), key=lambda bp: (bp.purpose, bp.title))
+    quizzes = studyable(request)
     return render(request, "lti/home.html", {"learner": learner, "quizzes": [] if live_only else quizzes,
                                              "live_only": live_only, "error": error, "code": code}, status=status)
 

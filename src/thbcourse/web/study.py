@@ -28,14 +28,15 @@ PURPOSES = ("self-check", "practice")
 STUDY_LIMIT = (30, 3600.0)  # self-study attempts started per client address per hour
 
 
-def _studyable(request: Request):
+def studyable(request: Request):
+    """What /study offers: self-checks and practice quizzes that can be drawn, by purpose and title."""
     live = web(request).live
     return sorted((bp for bp in web(request).course.blueprints.values() if bp.purpose in PURPOSES
                    and live.drawable(bp.id)), key=lambda bp: (bp.purpose, bp.title))
 
 
 async def quizzes(request: Request):
-    return render(request, "study/list.html", {"blueprints": _studyable(request)})
+    return render(request, "study/list.html", {"blueprints": studyable(request)})
 
 
 def _blueprint(request: Request):
