@@ -66,8 +66,8 @@ def test_boxes_grow_with_their_text_and_arrows_stop_at_the_box_edges(tmp_path):
 @pytest.mark.parametrize("change, message", [
     (lambda d: d["edges"].append({"from": "advert", "to": "nowhere"}), "arrow to 'nowhere': no node has that id"),
     (lambda d: d["nodes"].append({"id": "clash", "label": "X", "row": 0, "col": 1}), "node 'clash' overlaps 'check'"),
-    (lambda d: d.update(alt="Too short"), "alt: String should have at least 40 characters"),
-    (lambda d: d["nodes"][0].update(colour="red"), "colour: Extra inputs are not permitted"),
+    (lambda d: d.update(alt="Too short"), "'alt' must have at least 40 characters"),
+    (lambda d: d["nodes"][0].update(colour="red"), "unknown field 'colour'; did you mean 'col'?"),
 ])
 def test_a_broken_figure_is_reported_with_file_and_line(tmp_path, change, message):
     data = yaml.safe_load(yaml.safe_dump(FIGURE))

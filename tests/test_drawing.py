@@ -6,6 +6,7 @@ import shutil
 import textwrap
 from pathlib import Path
 
+import msgspec
 import pytest
 from hypothesis import given, settings, strategies as st
 
@@ -24,7 +25,7 @@ seeds = st.integers(min_value=0, max_value=2**31)
 
 def blueprint(**fields) -> Blueprint:
     base = {"id": "t", "title": "T", "sections": [{"title": "All", "count": 5}]}
-    return Blueprint.model_validate({**base, **fields})
+    return msgspec.convert({**base, **fields}, Blueprint)
 
 
 @given(seeds)
@@ -128,7 +129,7 @@ RESERVED = {"s-multiple", "s-matching", "s-short"}
 @pytest.fixture(scope="module")
 def reserved_course(sample_course):
     """The sample course with three questions marked `reserved: true`."""
-    questions = {qid: q.model_copy(update={"reserved": qid in RESERVED}) for qid, q in sample_course.questions.items()}
+    questions = {qid: msgspec.structs.replace(q, reserved=qid in RESERVED) for qid, q in sample_course.questions.items()}
     return dataclasses.replace(sample_course, questions=questions, blueprints=dict(sample_course.blueprints))
 
 

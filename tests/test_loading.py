@@ -55,7 +55,7 @@ def test_good_bank_loads(tmp_path):
 
 @pytest.mark.parametrize("replace, line, column, message", [
     ("        correct: true", 14, 9, "unknown field 'corect'; did you mean 'correct'?"),
-    ("    difficulty: 1", 7, 17, "'difficulty': input should be 1, 2 or 3"),
+    ("    difficulty: 1", 7, 17, "'difficulty' must be 1, 2 or 3; found 4"),
     ("    stem: Which?", 10, 11, "'stem' is empty"),
     ("    type: single", 6, 11, "unknown question type 'singel'"),
     ("    source: book/04-1-recruitment.md#online-adverts", 9, 13, "source must look like book/<file>.md#"),

@@ -11,6 +11,7 @@ import stat
 import subprocess
 import sys
 
+import msgspec
 import pytest
 from sqlalchemy import create_engine, func, insert, select
 
@@ -313,8 +314,8 @@ def exam_course(tmp_path):
     course = load_course([tmp_path / "q"], book_root=None)
     # A study quiz that needs the reserved question: `validate` refuses it, so it is added past validation
     # to see that the app still leaves it out.
-    course.blueprints["drill-all"] = Blueprint.model_validate(
-        {"id": "drill-all", "title": "Drill everything", "purpose": "practice", "sections": [{"title": "All", "count": 7}]})
+    course.blueprints["drill-all"] = msgspec.convert(
+        {"id": "drill-all", "title": "Drill everything", "purpose": "practice", "sections": [{"title": "All", "count": 7}]}, Blueprint)
     return course
 
 

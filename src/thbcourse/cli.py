@@ -59,7 +59,7 @@ def reports_problems(command):
 def _course(paths=(QUIZZES,), book: Path = Path(".")):
     from thbcourse.bank.course import load_course
 
-    return load_course([Path(p) for p in paths], book_root=book, keep_book_facts=True)
+    return load_course([Path(p) for p in paths], book_root=book, keep=True)
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})

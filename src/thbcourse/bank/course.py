@@ -10,16 +10,18 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from pydantic import BaseModel, TypeAdapter, ValidationError
+import msgspec
 
 from thbcourse.bank.blueprint import Blueprint
 from thbcourse.bank.checks import check_question
-from thbcourse.bank.model import QUESTION_TYPES, Bank, BankInfo, Question
+from thbcourse.bank.model import Bank, BankInfo, Question
 from thbcourse.bank.rubric import Rubric
+from thbcourse.bank.strict import convert
 from thbcourse.bank.yamlfile import YamlDocument, read_yaml
 from thbcourse.problems import AuthoringError, NotFound, Problem
 
 QUIZ_SUFFIXES = (".yml", ".yaml")
+DUPLICATES_KEPT = Path("_build") / ".cache" / "near-duplicates.json"
 
 
 @dataclass
@@ -66,11 +68,13 @@ def quiz_files(paths: Iterable[Path]) -> list[Path]:
 
 
 def load_course(paths: Iterable[Path] = (Path("quizzes"),), *, book_root: Path | None = Path("."),
-                keep_book_facts: bool = False) -> Course:
-    """With `keep_book_facts` (the commands), what the checks read from the book is kept in its _build
-    folder, so that the next run reads only the pages that changed (thbcourse.book.facts)."""
+                keep: bool = False) -> Course:
+    """With `keep` (the commands), what the checks read from the book and the near-duplicate pairs they
+    found are kept in `<book root>/_build/.cache`, so that the next run reads only the pages that
+    changed (thbcourse.book.facts) and scores the stems again only when one of them changed
+    (thbcourse.bank.duplicates)."""
     course, problems = Course(), []
-    documents: list[tuple[YamlDocument, BaseModel]] = []
+    documents: list[tuple[YamlDocument, Bank | Blueprint | Rubric]] = []
     for path in quiz_files(paths):
         doc, found = read_yaml(path)
         problems += found
@@ -95,10 +99,13 @@ def load_course(paths: Iterable[Path] = (Path("quizzes"),), *, book_root: Path |
         else:
             course.blueprints[parsed.id] = parsed
             course.blueprint_paths[parsed.id] = doc.path
-    problems += _check_variants(course, documents)
+    kept_pairs = book_root / DUPLICATES_KEPT if keep and book_root is not None else None
+    problems += _check_variants(course, documents, kept_pairs)
     if book_root is not None and (book_root / "book").is_dir():
-        problems += _check_against_book(course, documents, book_root, keep_book_facts)
-    from thbcourse.engine.draw import blueprint_problems  # the drawing rules own feasibility
+        problems += _check_against_book(course, documents, book_root, keep)
+    from thbcourse.engine.draw import (
+        blueprint_problems,  # the drawing rules own feasibility
+    )
 
     for doc, parsed in documents:
         if isinstance(parsed, Blueprint):
@@ -108,7 +115,7 @@ def load_course(paths: Iterable[Path] = (Path("quizzes"),), *, book_root: Path |
     return course
 
 
-def _kind(data) -> type[BaseModel]:
+def _kind(data) -> type:
     """A blueprint has sections, a rubric criteria, a bank questions."""
     if isinstance(data, dict) and "sections" in data:
         return Blueprint
@@ -131,15 +138,15 @@ def _add_bank(course: Course, doc: YamlDocument, bank: Bank, first_seen: dict) -
             problems.append(doc.problem(loc + ("id",), f"question id {q.id!r} is already used at {where}:{line}"))
             continue
         first_seen[q.id] = course.where[q.id] = (doc.shown, doc.position(loc + ("id",))[0])
-        course.questions[q.id] = q if q.topic else q.model_copy(update={"topic": bank.topic})
+        course.questions[q.id] = q if q.topic else msgspec.structs.replace(q, topic=bank.topic)
         course.bank_of[q.id] = bank.id
     return problems
 
 
-def _check_variants(course: Course, documents) -> list[Problem]:
+def _check_variants(course: Course, documents, kept_pairs: Path | None) -> list[Problem]:
     """Variant groups share one objective; `distinct_from` names real questions; no unresolved
-    near-duplicate stems (thbcourse.bank.duplicates)."""
-    from thbcourse.bank.duplicates import THRESHOLD, near_duplicates
+    near-duplicate stems (thbcourse.bank.duplicates; kept in `kept_pairs` between runs)."""
+    from thbcourse.bank.duplicates import THRESHOLD, kept_near_duplicates
 
     problems: list[Problem] = []
     doc_of = {q.id: (doc, i) for doc, parsed in documents if isinstance(parsed, Bank)
@@ -167,7 +174,7 @@ def _check_variants(course: Course, documents) -> list[Problem]:
                 doc, loc = at(qid, "distinct_from", k)
                 what = "itself" if other_id == qid else f"{other_id!r}, which is not a question in the banks"
                 problems.append(doc.problem(loc, f"distinct_from names {what}"))
-    for dup in near_duplicates({k: v for k, v in course.questions.items() if k in doc_of}):
+    for dup in kept_near_duplicates({k: v for k, v in course.questions.items() if k in doc_of}, kept_pairs):
         doc, loc = at(dup.second, "stem")
         path, line = course.where[dup.first]
         problems.append(doc.problem(loc, (
@@ -227,111 +234,30 @@ def _check_rubric(doc: YamlDocument, rubric: Rubric, objectives: dict, book_root
     return problems
 
 
-# --- turning pydantic's errors into messages an author can act on ---------------------------------
+# --- checking each part of a file against its format -----------------------------------------------
 
-_QUESTION = TypeAdapter(Question)
-
-
-def _parse(doc: YamlDocument, kind: type[BaseModel]) -> tuple[BaseModel | None, list[Problem]]:
+def _parse(doc: YamlDocument, kind: type) -> tuple[Bank | Blueprint | Rubric | None, list[Problem]]:
     what = {Blueprint: "blueprint", Rubric: "rubric"}.get(kind, "bank")
     if not isinstance(doc.data, dict):
         found = {list: "a list", str: "a single text"}.get(type(doc.data), type(doc.data).__name__)
         return None, [doc.problem((), f"a {what} file must be a mapping of fields (id, title, ...); found {found}")]
     if kind is not Bank:
-        try:
-            return kind.model_validate(doc.data), []
-        except ValidationError as err:
-            return None, [_problem(doc, kind, e) for e in err.errors(include_url=False)]
+        parsed, found = convert(doc.data, kind)
+        return parsed, [doc.problem(loc, message, at_key=at_key) for loc, message, at_key in found]
     # A bank is checked question by question, so that one broken question does not hide the
     # problems of the others (their semantic checks need a parsed question).
-    problems: list[Problem] = []
-    info_fields = {k: v for k, v in doc.data.items() if k != "questions"}
-    try:
-        info = BankInfo.model_validate(info_fields)
-    except ValidationError as err:
-        info = None
-        problems += [_problem(doc, Bank, e) for e in err.errors(include_url=False)]
+    info, found = convert({k: v for k, v in doc.data.items() if k != "questions"}, BankInfo)
+    problems = [doc.problem(loc, message, at_key=at_key) for loc, message, at_key in found]
     raw_questions = doc.data.get("questions")
     if not isinstance(raw_questions, list) or not raw_questions:
         problems.append(doc.problem(("questions",), "'questions' must be a non-empty list of questions", at_key=True))
         return None, problems
     questions, doc.question_lines = [], []
     for i, raw in enumerate(raw_questions):
-        try:
-            questions.append(_QUESTION.validate_python(raw))
+        question, found = convert(raw, Question)
+        if question is not None:
+            questions.append(question)
             doc.question_lines.append(i)
-        except ValidationError as err:
-            problems += [_problem(doc, Bank, {**e, "loc": ("questions", i, *e["loc"])})
-                         for e in err.errors(include_url=False)]
-    # Built without validating twice: every part was validated above.
-    bank = Bank.model_construct(**info.__dict__, questions=questions) if info else None
+        problems += [doc.problem(("questions", i, *loc), message, at_key=at_key) for loc, message, at_key in found]
+    bank = Bank(id=info.id, title=info.title, topic=info.topic, questions=questions) if info else None
     return bank, problems
-
-
-def _problem(doc: YamlDocument, kind: type[BaseModel], error: dict) -> Problem:
-    loc, kind_of_error = tuple(error["loc"]), error["type"]
-    names = [p for p in loc if isinstance(p, str)]
-    name = names[-1] if names else "file"
-    if kind_of_error == "extra_forbidden":
-        allowed = _fields_at(kind, loc[:-1])
-        close = difflib.get_close_matches(name, allowed, n=1)
-        hint = f"; did you mean {close[0]!r}?" if close else f"; allowed here: {', '.join(allowed)}"
-        return doc.problem(loc, f"unknown field {name!r}{hint}", at_key=True)
-    if kind_of_error == "missing":
-        return doc.problem(loc[:-1], f"missing field {name!r}", at_key=True)
-    if kind_of_error == "union_tag_invalid":
-        tag = error.get("ctx", {}).get("tag")
-        return doc.problem(loc + ("type",), f"unknown question type {tag!r}; use one of: {', '.join(QUESTION_TYPES)}")
-    if kind_of_error == "union_tag_not_found":
-        return doc.problem(loc, f"missing field 'type' (one of: {', '.join(QUESTION_TYPES)})", at_key=True)
-    if kind_of_error == "string_too_short" or (kind_of_error == "too_short" and name not in ("options", "pairs")):
-        return doc.problem(loc, f"{name!r} is empty")
-    if kind_of_error == "value_error":  # a rule of the model about several fields
-        return doc.problem(loc, error["msg"].removeprefix("Value error, "))
-    if kind_of_error == "string_pattern_mismatch":
-        return doc.problem(loc, _PATTERN_HELP.get(name, f"{name!r} has the wrong form"))
-    return doc.problem(loc, f"{name!r}: {error['msg'][0].lower()}{error['msg'][1:]}")
-
-
-_PATTERN_HELP = {
-    "id": "ids use lower-case letters, digits, '.', '_' and '-' only (e.g. chain-recruitment-01)",
-    "objective": "objective ids look like 'chapter.objective-name' (e.g. chain.recruitment)",
-    "objectives": "objective ids look like 'chapter.objective-name' (e.g. chain.recruitment)",
-    "exercise": "exercise must look like exercises/<file>.md (e.g. exercises/ex12-awareness-campaign.md)",
-    "source": "source must look like book/<file>.md#<heading-anchor> (e.g. book/04-1-recruitment.md#online-adverts)",
-}
-
-
-def _fields_at(kind: type[BaseModel], loc: tuple) -> list[str]:
-    """Field names of the model that sits at `loc` (used to suggest the field an author meant)."""
-    from thbcourse.bank import model as m
-
-    by_tag = {cls.model_fields["type"].annotation.__args__[0]: cls  # type: ignore[union-attr]
-              for cls in (m.Single, m.Multiple, m.TrueFalse, m.Matching, m.Ordering, m.ShortAnswer, m.Numeric)}
-    current: type[BaseModel] = kind
-    for part in loc:
-        if isinstance(part, str) and part in by_tag and current is not kind:
-            current = by_tag[part]
-            continue
-        if not isinstance(part, str):
-            continue
-        field_info = current.model_fields.get(part)
-        if field_info is None:
-            continue
-        nested = _model_in(field_info.annotation)
-        current = nested or current
-        if part == "questions":
-            current = m.QuestionBase
-    return list(current.model_fields)
-
-
-def _model_in(annotation) -> type[BaseModel] | None:
-    from typing import get_args
-
-    if isinstance(annotation, type) and issubclass(annotation, BaseModel):
-        return annotation
-    for arg in get_args(annotation):
-        found = _model_in(arg)
-        if found is not None:
-            return found
-    return None

@@ -31,13 +31,13 @@ import math
 import re
 from collections import defaultdict
 from dataclasses import dataclass
-
-from rapidfuzz import fuzz
+from pathlib import Path
 
 THRESHOLD = 72.0
 SHARED_WORDS = 1 / 4  # of the word keys of the stem with fewer: see candidate_pairs
 KEY_LETTERS = 5  # a word is compared by its first letters: see candidate_pairs
 EXACT_UP_TO = 600  # questions: below this many, every pair is scored
+KEEP_RESULTS = 16  # results kept between runs (all banks, and each bank validated on its own)
 _MARKUP = re.compile(r"[*_`>#|\[\]]")
 _WORD = re.compile(r"\w+")
 
@@ -54,6 +54,8 @@ def normalise(stem: str) -> str:
 
 
 def similarity(a: str, b: str) -> float:
+    from rapidfuzz import fuzz
+
     a, b = normalise(a), normalise(b)
     return (fuzz.ratio(a, b) + fuzz.token_set_ratio(a, b)) / 2
 
@@ -61,22 +63,66 @@ def similarity(a: str, b: str) -> float:
 def near_duplicates(questions: dict, threshold: float = THRESHOLD) -> list[NearDuplicate]:
     """Unresolved pairs of questions (id -> question, in bank order) whose stems score >= threshold,
     in bank order of the first question, then of the second."""
+    from rapidfuzz import fuzz
+
     ids = list(questions)
     stems = [normalise(questions[q].stem) for q in ids]
     # The mean reaches the threshold only if fuzz.ratio reaches 2 * threshold - 100 (token_set_ratio
-    # is at most 100), so the cheaper score screens each pair first (below the cut-off it gives 0).
+    # is at most 100), so the cheaper score screens each pair first, and token_set_ratio need only
+    # be worked out exactly when it can lift the pair to the threshold (below its cut-off it gives 0).
     cutoff = max(0.0, 2 * threshold - 100)
     found = []
-    pairs = candidate_pairs(stems) if len(stems) > EXACT_UP_TO else (
-        (i, j) for i in range(len(stems)) for j in range(i + 1, len(stems)))
-    for i, j in pairs:
-        ratio = fuzz.ratio(stems[i], stems[j], score_cutoff=cutoff)
-        if ratio < cutoff:
-            continue
-        score = (ratio + fuzz.token_set_ratio(stems[i], stems[j])) / 2
+    for i, j, ratio in _screened(stems, cutoff):
+        score = (ratio + fuzz.token_set_ratio(stems[i], stems[j], score_cutoff=2 * threshold - ratio)) / 2
         a, b = questions[ids[i]], questions[ids[j]]
         if score >= threshold and not _resolved(a, b):
             found.append(NearDuplicate(a.id, b.id, round(score, 1)))
+    return found
+
+
+def _screened(stems: list[str], cutoff: float) -> list[tuple[int, int, float]]:
+    """(i, j, fuzz.ratio) of the pairs i < j, in order, whose fuzz.ratio reaches `cutoff`: every pair
+    up to EXACT_UP_TO stems (rapidfuzz compares one stem with all later ones in C), the candidate
+    pairs beyond."""
+    from rapidfuzz import fuzz, process
+
+    if len(stems) > EXACT_UP_TO:
+        pairs = ((i, j, fuzz.ratio(stems[i], stems[j], score_cutoff=cutoff)) for i, j in candidate_pairs(stems))
+        return [(i, j, ratio) for i, j, ratio in pairs if ratio >= cutoff]
+    screened = []
+    for i, stem in enumerate(stems[:-1]):
+        later = process.extract(stem, stems[i + 1:], scorer=fuzz.ratio, processor=None, score_cutoff=cutoff,
+                                limit=None)
+        screened += sorted((i, i + 1 + k, ratio) for _, ratio, k in later)
+    return screened
+
+
+def kept_near_duplicates(questions: dict, file: Path | None) -> list[NearDuplicate]:
+    """`near_duplicates(questions)`, kept in `file` (JSON) between runs of the command line under a
+    digest of everything the result depends on: each question's id, stem, variant group and
+    distinct_from, in order, the settings above, and the code that scores (this module and rapidfuzz,
+    by size and modification time, as thbcourse.book.facts names its readers). A kept result does not
+    even import rapidfuzz. Without a file (or one that cannot be read or written), the pairs are
+    scored as usual."""
+    if file is None:
+        return near_duplicates(questions)
+    import json
+
+    from thbcourse.book.facts import code_digest, digest, read_kept, write_kept
+
+    key = digest(
+        f"{THRESHOLD}|{SHARED_WORDS}|{KEY_LETTERS}|{EXACT_UP_TO}".encode(),
+        code_digest(__name__, "rapidfuzz").encode(),
+        *(json.dumps([q.id, q.stem, q.variant_group, q.distinct_from]).encode() for q in questions.values()))
+    kept = read_kept(file)
+    results = kept.get("results") if isinstance(kept.get("results"), dict) else {}
+    found = results.get(key)
+    if isinstance(found, list) and all(isinstance(row, list) and len(row) == 3 for row in found):
+        return [NearDuplicate(*row) for row in found]
+    found = near_duplicates(questions)
+    results = {k: v for k, v in list(results.items())[-(KEEP_RESULTS - 1):]}  # the newest ones
+    results[key] = [[d.first, d.second, d.score] for d in found]
+    write_kept(file, {"results": results})
     return found
 
 

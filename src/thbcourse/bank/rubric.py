@@ -7,22 +7,25 @@ the per-topic and per-objective breakdowns exactly like quiz scores.
 """
 from __future__ import annotations
 
-from pydantic import Field, model_validator
+from typing import Annotated
 
-from thbcourse.bank.model import Identifier, NonEmpty, ObjectiveId, Strict, Topic
+from msgspec import Meta
 
-
-class Level(Strict):
-    points: float = Field(ge=0, le=100)
-    label: NonEmpty = Field(description="A short name a marker can type instead of the points (e.g. 'Partly').")
-    descriptor: NonEmpty = Field(description="What an answer at this level shows, in observable terms.")
+from thbcourse.bank.model import Identifier, ObjectiveId, Topic
+from thbcourse.bank.strict import NonEmpty, Strict
 
 
-class Criterion(Strict):
+class Level(Strict, kw_only=True):
+    points: Annotated[float, Meta(ge=0, le=100)]
+    label: Annotated[NonEmpty, Meta(description="A short name a marker can type instead of the points (e.g. 'Partly').")]
+    descriptor: Annotated[NonEmpty, Meta(description="What an answer at this level shows, in observable terms.")]
+
+
+class Criterion(Strict, kw_only=True):
     id: Identifier
     title: NonEmpty
     objective: ObjectiveId
-    levels: list[Level] = Field(min_length=2, description="From the lowest to the highest.")
+    levels: Annotated[list[Level], Meta(min_length=2, description="From the lowest to the highest.")]
 
     @property
     def max_points(self) -> float:
@@ -41,20 +44,22 @@ class Criterion(Strict):
         return next((level for level in self.levels if level.points == points), None)
 
 
-class Rubric(Strict):
-    id: Identifier = Field(description="Also the gradebook's quiz id for the task; unique among rubrics and blueprints.")
+class Rubric(Strict, kw_only=True):
+    id: Annotated[Identifier, Meta(
+        description="Also the gradebook's quiz id for the task; unique among rubrics and blueprints.")]
     title: NonEmpty
-    exercise: str = Field(pattern=r"^exercises/[A-Za-z0-9._-]+\.md$", description="The exercise page that sets the task.")
+    exercise: Annotated[str, Meta(pattern=r"^exercises/[A-Za-z0-9._-]+\.md$",
+                                  description="The exercise page that sets the task.")]
     topic: Topic
-    pass_mark: float = Field(60.0, ge=0, le=100, description="Percent of the maximum needed to pass.")
-    criteria: list[Criterion] = Field(min_length=1)
+    pass_mark: Annotated[float, Meta(ge=0, le=100, description="Percent of the maximum needed to pass.")] = 60.0
+    criteria: Annotated[list[Criterion], Meta(min_length=1)]
 
     @property
     def max_points(self) -> float:
         return sum(c.max_points for c in self.criteria)
 
-    @model_validator(mode="after")
-    def _levels_ascend(self):
+    def __post_init__(self) -> None:
+        super().__post_init__()
         for criterion in self.criteria:
             points = [level.points for level in criterion.levels]
             if points != sorted(set(points)):
@@ -66,4 +71,3 @@ class Rubric(Strict):
         ids = [c.id for c in self.criteria]
         if len(set(ids)) != len(ids):
             raise ValueError("two criteria have the same id")
-        return self

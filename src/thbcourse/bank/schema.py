@@ -4,6 +4,8 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+import msgspec
+
 from thbcourse.bank.blueprint import Blueprint
 from thbcourse.bank.model import Bank
 from thbcourse.bank.rubric import Rubric
@@ -13,7 +15,7 @@ _MODELS = {"bank": Bank, "blueprint": Blueprint, "rubric": Rubric}
 
 
 def schema_text(kind: str) -> str:
-    schema = _MODELS[kind].model_json_schema()
+    schema = msgspec.json.schema(_MODELS[kind])
     schema = {"$schema": "https://json-schema.org/draft/2020-12/schema",
               "$id": f"thbcourse/{kind}.schema.json", **schema}
     return json.dumps(schema, indent=2, ensure_ascii=False) + "\n"

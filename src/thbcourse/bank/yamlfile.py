@@ -37,6 +37,12 @@ _SEQ = "tag:yaml.org,2002:seq"
 _constructor = yaml.constructor.SafeConstructor()
 
 
+def safe_load(text: str) -> Any:
+    """yaml.safe_load with libyaml's parser when present: for the repository's own settings (_toc.yml,
+    _config.yml, front matter), which need no positions and no limits."""
+    return yaml.load(text, Loader=_Loader)
+
+
 @dataclass
 class YamlDocument:
     path: Path

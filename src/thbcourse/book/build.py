@@ -234,9 +234,9 @@ TRAINER_BANNER = ('<span class="trainer-banner">Trainer edition: contains soluti
 
 
 def theme_options(root: Path) -> dict:
-    import yaml
+    from thbcourse.bank.yamlfile import safe_load
 
-    config = yaml.safe_load((root / "_config.yml").read_text(encoding="utf-8")) or {}
+    config = safe_load((root / "_config.yml").read_text(encoding="utf-8")) or {}
     return dict(((config.get("sphinx") or {}).get("config") or {}).get("html_theme_options") or {})
 
 

@@ -7,7 +7,8 @@ markdown-it, which for the course's 31 pages takes longer than checking every ba
 `thbcourse validate`, `draw` and `take` would pay it on each run. So the commands keep the facts in
 `<book root>/_build/.cache/book-facts.json`, each under a BLAKE2 digest of what it was read from:
 every page for the objectives, the page itself for its anchors and headings, and for all of them the
-code and parser versions that read them. A page that changes in any way is read again; objectives
+code and parser versions that read them. A page's digest is kept with its size and modification time
+and worked out again when either differs (see `_page_digest`). A page that changes is read again; objectives
 are never kept while a chapter's declaration has problems, so those are reported on every run. Other
 callers of `load_course` and `place` (the Sphinx extension, the web app, the analysis reports, the
 tests) read the pages each time and write nothing.
@@ -18,18 +19,21 @@ import contextlib
 import hashlib
 import json
 import os
+import time
 from functools import lru_cache
 from importlib.util import find_spec
 from pathlib import Path
 
 CACHE = Path("_build") / ".cache" / "book-facts.json"
+TRUSTED_AFTER_NS = 2_000_000_000
 # The modules whose rules turn a page into objectives, anchors and headings: a change to any of them,
 # or an upgraded parser, makes every kept fact stale.
 READERS = ("thbcourse.book.objectives", "thbcourse.book.sections", "thbcourse.book.myst", "markdown_it",
            "mdit_py_plugins", "myst_parser", "docutils")
 
 
-def _digest(*parts: bytes) -> str:
+def digest(*parts: bytes) -> str:
+    """A BLAKE2 digest of the parts, each prefixed by its length (so no two lists of parts collide)."""
     h = hashlib.blake2b(digest_size=16)
     for part in parts:
         h.update(len(part).to_bytes(8, "little"))
@@ -37,17 +41,23 @@ def _digest(*parts: bytes) -> str:
     return h.hexdigest()
 
 
-@lru_cache(maxsize=None)
 def _readers() -> str:
-    """Worked out once a process (the code and the parsers do not change while it runs), since
+    """The code and parsers that read the pages (see READERS)."""
+    return code_digest(*READERS)
+
+
+@lru_cache(maxsize=None)
+def code_digest(*modules: str) -> str:
+    """A digest naming the installed version of each module (its file, size and modification time),
+    without importing it. Worked out once a process (the code does not change while it runs), since
     `take` makes a BookFacts for every answer's feedback."""
     found = []
-    for name in READERS:
+    for name in modules:
         spec = find_spec(name)
         origin = Path(spec.origin) if spec and spec.origin else None
         stat = origin.stat() if origin else None
         found.append(f"{name}:{origin}:{stat.st_size if stat else ''}:{stat.st_mtime_ns if stat else ''}".encode())
-    return _digest(*found)
+    return digest(*found)
 
 
 class BookFacts:
@@ -56,25 +66,37 @@ class BookFacts:
 
     def __init__(self, root: Path, *, keep: bool):
         self.root, self.file = Path(root), Path(root) / CACHE if keep else None
-        self.kept: dict = {"readers": None, "objectives": {}, "anchors": {}, "headings": {}}
+        self.kept: dict = {"readers": None, "objectives": {}, "anchors": {}, "headings": {}, "pages": {}}
         self.changed = False
         if self.file is None:
             return
         readers = _readers()
-        try:
-            kept = json.loads(self.file.read_text(encoding="utf-8"))
-        except (OSError, ValueError):
-            kept = {}
-        if (isinstance(kept, dict) and kept.get("readers") == readers
-                and all(isinstance(kept.get(part), dict) for part in ("objectives", "anchors", "headings"))):
+        kept = read_kept(self.file)
+        if (kept.get("readers") == readers
+                and all(isinstance(kept.get(part), dict) for part in ("objectives", "anchors", "headings", "pages"))):
             self.kept = kept
         else:
             self.kept["readers"], self.changed = readers, True
 
+    def _page_digest(self, page: Path) -> str:
+        """The digest of a page's bytes. A page is read and digested again unless its size and
+        modification time (ns) are those kept with its digest; a page is kept that way only once its
+        modification time is TRUSTED_AFTER_NS old, so that an edit within one tick of the file system's
+        clock after a run cannot hide behind an unchanged time (as git treats "racily clean" files)."""
+        name, stat = page.relative_to(self.root).as_posix(), page.stat()
+        known = self.kept["pages"].get(name)
+        if isinstance(known, list) and known[:2] == [stat.st_size, stat.st_mtime_ns] and isinstance(known[2], str):
+            return known[2]
+        found = digest(page.read_bytes())
+        if self.file is not None and time.time_ns() - stat.st_mtime_ns > TRUSTED_AFTER_NS:
+            self.kept["pages"][name], self.changed = [stat.st_size, stat.st_mtime_ns, found], True
+        return found
+
     def objectives(self) -> dict[str, None]:
         """The declared objective ids, in declaration order; AuthoringError as `read_objectives` raises it."""
         pages = sorted(Path(self.root, "book").rglob("*.md"))
-        key = _digest(*(part for p in pages for part in (p.relative_to(self.root).as_posix().encode(), p.read_bytes())))
+        key = digest(*(part for p in pages for part in (p.relative_to(self.root).as_posix().encode(),
+                                                         self._page_digest(p).encode())))
         kept = self.kept["objectives"]
         if kept.get("key") != key or not isinstance(kept.get("ids"), list):
             from thbcourse.book.objectives import read_objectives  # markdown-it and MyST: only when needed
@@ -85,7 +107,7 @@ class BookFacts:
 
     def anchors(self, page: Path) -> set[str]:
         """The HTML ids of a page's headings and targets (`heading_anchors`)."""
-        name, key = page.relative_to(self.root).as_posix(), _digest(page.read_bytes())
+        name, key = page.relative_to(self.root).as_posix(), self._page_digest(page)
         kept = self.kept["anchors"].get(name)
         if not isinstance(kept, dict) or kept.get("key") != key or not isinstance(kept.get("anchors"), list):
             from thbcourse.book.objectives import heading_anchors
@@ -96,7 +118,7 @@ class BookFacts:
 
     def headings(self, page: Path) -> tuple[str, dict[str, str]]:
         """A page's title and the heading each anchor names (thbcourse.book.sections.headings)."""
-        name, key = page.relative_to(self.root).as_posix(), _digest(page.read_bytes())
+        name, key = page.relative_to(self.root).as_posix(), self._page_digest(page)
         kept = self.kept["headings"].get(name)
         if (not isinstance(kept, dict) or kept.get("key") != key or not isinstance(kept.get("title"), str)
                 or not isinstance(kept.get("named"), dict)):
@@ -109,13 +131,27 @@ class BookFacts:
 
     def save(self) -> None:
         """Keep what was read for the next run; a book that cannot be written to is simply read again."""
-        if self.file is None or not self.changed:
-            return
-        part = self.file.with_name(f"{self.file.name}.{os.getpid()}")
-        try:
-            self.file.parent.mkdir(parents=True, exist_ok=True)
-            part.write_text(json.dumps(self.kept), encoding="utf-8")
-            os.replace(part, self.file)  # whole or not at all, whoever else writes it at the same time
-        except OSError:
-            with contextlib.suppress(OSError):
-                part.unlink(missing_ok=True)
+        if self.file is not None and self.changed:
+            write_kept(self.file, self.kept)
+
+
+def read_kept(file: Path) -> dict:
+    """What a command kept in `file` (JSON), or {} when there is nothing usable."""
+    try:
+        kept = json.loads(file.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return {}
+    return kept if isinstance(kept, dict) else {}
+
+
+def write_kept(file: Path, data: dict) -> None:
+    """Write `data` to `file` whole or not at all, whoever else writes it at the same time; a folder that
+    cannot be written to is no error (the next run works it out again)."""
+    part = file.with_name(f"{file.name}.{os.getpid()}")
+    try:
+        file.parent.mkdir(parents=True, exist_ok=True)
+        part.write_text(json.dumps(data), encoding="utf-8")
+        os.replace(part, file)
+    except OSError:
+        with contextlib.suppress(OSError):
+            part.unlink(missing_ok=True)

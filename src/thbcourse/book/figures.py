@@ -16,11 +16,12 @@ from __future__ import annotations
 import textwrap
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Literal
+from typing import Annotated, Literal
 from xml.sax.saxutils import escape
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from msgspec import Meta, field
 
+from thbcourse.bank.strict import NonEmpty, Strict, convert
 from thbcourse.bank.yamlfile import read_yaml
 from thbcourse.problems import AuthoringError, Problem
 
@@ -35,32 +36,28 @@ STYLES = {  # fill, border, text; contrast of text on fill above 7:1
 }
 
 
-class _Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True)
-
-
-class Node(_Strict):
-    id: str = Field(pattern=r"^[a-z0-9][a-z0-9-]*$")
-    label: str = Field(min_length=1)
+class Node(Strict, kw_only=True):
+    id: Annotated[str, Meta(pattern=r"^[a-z0-9][a-z0-9-]*$")]
+    label: NonEmpty
     text: list[str] = []
-    row: int = Field(ge=0, le=30)
-    col: int = Field(ge=0, le=10)
-    span: int = Field(1, ge=1, le=10)
+    row: Annotated[int, Meta(ge=0, le=30)]
+    col: Annotated[int, Meta(ge=0, le=10)]
+    span: Annotated[int, Meta(ge=1, le=10)] = 1
     style: Literal["default", "accent", "alert", "muted"] = "default"
 
 
-class Edge(_Strict):
-    source: str = Field(alias="from")
-    target: str = Field(alias="to")
+class Edge(Strict, kw_only=True):
+    source: str = field(name="from")
+    target: str = field(name="to")
     label: str = ""
     dashed: bool = False
 
 
-class Figure(_Strict):
-    title: str = Field(min_length=1)
-    alt: str = Field(min_length=40, description="The text alternative: what the figure shows, in sentences.")
-    column_width: int = Field(210, ge=100, le=600)
-    nodes: list[Node] = Field(min_length=1)
+class Figure(Strict, kw_only=True):
+    title: NonEmpty
+    alt: Annotated[str, Meta(min_length=40, description="The text alternative: what the figure shows, in sentences.")]
+    column_width: Annotated[int, Meta(ge=100, le=600)] = 210
+    nodes: Annotated[list[Node], Meta(min_length=1)]
     edges: list[Edge] = []
 
 
@@ -80,11 +77,9 @@ def load_figure(path: Path) -> Figure:
     doc, problems = read_yaml(path)
     if doc is None:
         raise AuthoringError(problems)
-    try:
-        figure = Figure.model_validate(doc.data)
-    except ValidationError as err:
-        raise AuthoringError([doc.problem(tuple(e["loc"]), f"{'.'.join(map(str, e['loc'])) or 'file'}: {e['msg']}")
-                              for e in err.errors(include_url=False)]) from None
+    figure, found = convert(doc.data, Figure)
+    if figure is None:
+        raise AuthoringError([doc.problem(loc, message, at_key=at_key) for loc, message, at_key in found])
     ids = [n.id for n in figure.nodes]
     for i, node in enumerate(figure.nodes):
         if ids.index(node.id) != i:

@@ -11,10 +11,11 @@ from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
 
-import yaml
 from markdown_it.renderer import RendererHTML
 from myst_parser.config.main import MdParserConfig
 from myst_parser.parsers.mdit import create_md_parser
+
+from thbcourse.bank.yamlfile import safe_load
 
 # Must match parse.myst_enable_extensions in _config.yml.
 EXTENSIONS = {"colon_fence", "linkify", "substitution", "tasklist"}
@@ -129,7 +130,7 @@ def split_options(content: str) -> tuple[dict[str, str], str, int]:
     if lines and lines[0].strip() == "---":
         end = next((i for i in range(1, len(lines)) if lines[i].strip() == "---"), None)
         if end is not None:
-            options = {str(k): str(v) for k, v in (yaml.safe_load("".join(lines[1:end])) or {}).items()}
+            options = {str(k): str(v) for k, v in (safe_load("".join(lines[1:end])) or {}).items()}
             return options, "".join(lines[end + 1 :]), end + 1
     n = 0
     while n < len(lines) and (m := re.match(r"^:([\w-]+):\s*(.*)$", lines[n].rstrip("\n"))):

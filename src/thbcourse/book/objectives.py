@@ -19,6 +19,7 @@ from pathlib import Path
 import yaml
 from docutils.nodes import make_id
 
+from thbcourse.bank.yamlfile import safe_load
 from thbcourse.book.myst import Block, read_page
 from thbcourse.problems import AuthoringError, Problem, display_path
 
@@ -119,7 +120,7 @@ def parse_objectives(block: Block, path: Path) -> list[Objective]:
 def parse_overview(block: Block, path: Path) -> Overview:
     """The `exercise-overview` block of an exercise page (objectives, format, timing)."""
     root, problems = _mapping(block, path)
-    data = yaml.safe_load(block.body) if root else {}
+    data = safe_load(block.body) if root else {}
     where = (display_path(path), block.line, 1)
     for key in sorted(OVERVIEW_KEYS - set(data or {})):
         problems.append(Problem(*where, f"exercise-overview needs '{key}'"))

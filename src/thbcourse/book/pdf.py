@@ -32,8 +32,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import unquote, urlsplit
 
-import yaml
-
+from thbcourse.bank.yamlfile import safe_load
 from thbcourse.book.build import BuildFailed
 
 STYLESHEET = Path(__file__).parent / "static" / "pdf" / "print.css"
@@ -66,7 +65,7 @@ class Pdf:
 def toc_entries(root: Path) -> list[Entry]:
     """Every page of the book in reading order: the root page, then each part's chapters with their
     section pages (only pages in _toc.yml are built, so only they can be printed)."""
-    data = yaml.safe_load((root / "_toc.yml").read_text(encoding="utf-8")) or {}
+    data = safe_load((root / "_toc.yml").read_text(encoding="utf-8")) or {}
     entries = [Entry(data["root"].removesuffix(".md"), "", 1)]
 
     def walk(items: list, part: str, level: int) -> None:
@@ -189,7 +188,7 @@ def _css_string(text: str) -> str:
 
 
 def _book_title(root: Path) -> str:
-    config = yaml.safe_load((root / "_config.yml").read_text(encoding="utf-8")) or {}
+    config = safe_load((root / "_config.yml").read_text(encoding="utf-8")) or {}
     return str(config.get("title") or COURSE)
 
 

@@ -18,7 +18,7 @@ from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
 
-import yaml
+from thbcourse.bank.yamlfile import safe_load
 
 STUDENT_EDITION = Path("_build") / "student" / "html"  # where `thbcourse build` writes it (book/build.py)
 SEPARATOR = " › "
@@ -59,7 +59,9 @@ def kept_places(root: Path) -> Iterator[Callable[[str], Place]]:
 def headings(path: Path) -> tuple[str, dict[str, str]]:
     """What naming a place needs from a page: its title, and the text of the heading below the title
     that each anchor names (its own id, or the `(label)=` right before it)."""
-    from docutils.nodes import make_id  # markdown-it, MyST and docutils: only when a page is parsed
+    from docutils.nodes import (
+        make_id,  # markdown-it, MyST and docutils: only when a page is parsed
+    )
 
     from thbcourse.book.myst import read_page
     from thbcourse.book.objectives import heading_anchors
@@ -84,7 +86,7 @@ def page_numbers(root: Path) -> dict[str, str]:
 
 @lru_cache(maxsize=8)
 def _numbers(toc: Path, mtime: float) -> dict[str, str]:
-    data = yaml.safe_load(toc.read_text(encoding="utf-8")) or {}
+    data = safe_load(toc.read_text(encoding="utf-8")) or {}
     numbered_by_default = bool((data.get("defaults") or {}).get("numbered"))
     parts = data.get("parts") or [{"chapters": data.get("chapters") or []}]
     numbers: dict[str, str] = {}

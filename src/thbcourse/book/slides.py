@@ -23,8 +23,7 @@ from dataclasses import dataclass, field
 from functools import cached_property
 from pathlib import Path
 
-import yaml
-
+from thbcourse.bank.yamlfile import safe_load
 from thbcourse.book.myst import Page, cite_keys, read_page
 from thbcourse.book.objectives import parse_objectives
 from thbcourse.book.plaintext import Plain
@@ -168,7 +167,7 @@ def _front_matter(source: Page, shown: str, problems: list) -> dict:
         problems.append(Problem(shown, 1, 1, "a deck starts with front matter: ---, 'minutes: <length of the "
                                              "lesson>', ---"))
         return {}
-    meta = yaml.safe_load("".join(source.lines[1:source.body_start - 2])) or {}
+    meta = safe_load("".join(source.lines[1:source.body_start - 2])) or {}
     if not isinstance(meta.get("minutes"), int) or meta["minutes"] <= 0:
         problems.append(Problem(shown, 2, 1, "front matter needs 'minutes: <whole minutes of the lesson>'"))
     return meta

@@ -30,8 +30,7 @@ from dataclasses import dataclass, field
 from io import BytesIO
 from pathlib import Path
 
-import yaml
-
+from thbcourse.bank.yamlfile import safe_load
 from thbcourse.book.sections import page_numbers
 from thbcourse.deliveries.platforms import write_atomically
 from thbcourse.deliveries.platforms.content import xml_document
@@ -152,7 +151,7 @@ def _edition_files(html_dir: Path) -> dict[str, bytes]:
 
 
 def _book_title(root: Path) -> str:
-    config = yaml.safe_load((root / "_config.yml").read_text(encoding="utf-8")) or {}
+    config = safe_load((root / "_config.yml").read_text(encoding="utf-8")) or {}
     return str(config.get("title") or "Course")
 
 
@@ -178,7 +177,7 @@ def _number(text: str) -> int | float:
 def _organization(root: Path, files: dict[str, bytes], title: str, per_chapter: bool) -> Node:
     """The items in _toc.yml order: the root page, then each part (its caption) with its chapters;
     a chapter with sections holds its own page and the sections'."""
-    toc = yaml.safe_load((root / "_toc.yml").read_text(encoding="utf-8")) or {}
+    toc = safe_load((root / "_toc.yml").read_text(encoding="utf-8")) or {}
     numbers = page_numbers(root)
     start = str(toc.get("root", "index")).removesuffix(".md")
     tree = Node(title)

@@ -1,0 +1,224 @@
+"""Typed, frozen records for authored files, and problems an author can act on when a file does not fit.
+
+The formats (banks, blueprints, rubrics, figures) are msgspec Structs: checking a file against its
+format takes a few microseconds per question and importing msgspec a few milliseconds, so the everyday
+commands start quickly. msgspec stops at the first problem of a value it converts; the loaders
+therefore convert each question (and each part of a bank) on its own, so one broken question does not
+hide the problems of the others.
+
+Two things msgspec does not do by itself are done here:
+
+- Text fields declared `NonEmpty` are stripped of surrounding whitespace, and refused when nothing is
+  left (a YAML block scalar ends with a newline; a field of blanks is an empty field).
+- msgspec's error text (`Expected `str` of length >= 1 - at `$.options[0].text``) is turned into a
+  location inside the file and a sentence for an author (`'text' is empty`).
+"""
+from __future__ import annotations
+
+import difflib
+import re
+from typing import Annotated, Any
+
+import msgspec
+from msgspec import Meta
+
+BLANK = r"\S"
+NonEmpty = Annotated[str, Meta(pattern=BLANK)]  # some text that is not blank; stripped (Strict.__post_init__)
+
+Located = tuple[tuple, str, bool]  # (location in the file's data, message, point at the key rather than the value)
+
+
+class Strict(msgspec.Struct, frozen=True, forbid_unknown_fields=True, kw_only=True):
+    """Base of every authored record: unknown fields refused, values frozen once read."""
+
+    __stripped__ = ()  # (field name, holds a list) of each NonEmpty field, worked out per class
+
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        super().__init_subclass__(**kwargs)
+        # The annotations are still text here (`from __future__ import annotations` in every format
+        # module), which is all this needs: which fields were declared NonEmpty, alone or in a list.
+        stripped: dict[str, bool] = {}
+        for klass in reversed(cls.__mro__):
+            for name, annotation in vars(klass).get("__annotations__", {}).items():
+                text = str(annotation)
+                if "NonEmpty" in text:
+                    stripped[name] = text.startswith(("list[", "Annotated[list["))
+        cls.__stripped__ = tuple(stripped.items())
+
+    def __post_init__(self) -> None:
+        for name, is_list in self.__stripped__:
+            value = getattr(self, name)
+            if is_list:
+                for i, item in enumerate(value):
+                    if not item.strip():
+                        raise ValueError(f"field `{name}`[{i}]: is empty")
+                stripped = [item.strip() for item in value]
+                if stripped != value:
+                    msgspec.structs.force_setattr(self, name, stripped)
+            elif value is not None:
+                text = value.strip()
+                if not text:
+                    raise ValueError(f"field `{name}`: is empty")
+                if text != value:
+                    msgspec.structs.force_setattr(self, name, text)
+
+
+def convert(data: Any, kind: Any) -> tuple[Any, list[Located]]:
+    """`data` (plain values read from YAML) as `kind`, or None and the problem that stops it."""
+    try:
+        return msgspec.convert(data, kind), []
+    except msgspec.ValidationError as err:
+        return None, [located(str(err), kind, data)]
+
+
+# --- msgspec's messages, as an author reads them -----------------------------------------------------
+
+_WHERE = re.compile(r"^(?P<message>.*?)(?: - at `\$(?P<path>[^`]*)`)?$", re.S)
+_STEP = re.compile(r"\.([A-Za-z_][A-Za-z0-9_]*)|\[(\d+)\]")
+_OURS = re.compile(r"^field `(?P<name>[^`]+)`(?:\[(?P<index>\d+)\])?: (?P<message>.*)$", re.S)
+_UNKNOWN = re.compile(r"^Object contains unknown field `(?P<name>[^`]+)`$")
+_MISSING = re.compile(r"^Object missing required field `(?P<name>[^`]+)`$")
+_LENGTH = re.compile(r"^Expected `(?P<kind>\w+)` of length (?P<op>[<>]=) (?P<n>\d+)$")
+_BOUND = re.compile(r"^Expected `(?P<kind>\w+)` (?P<op>>=|<=|>|<) (?P<n>[-\d.e+]+)$")
+_PATTERN = re.compile(r"^Expected `str` matching regex")
+_TYPE = re.compile(r"^Expected `(?P<expected>[^`]+)`(?:, got `(?P<got>[^`]+)`)?$")
+_CHOICE = re.compile(r"^Invalid (?:enum )?value (?P<value>.*)$")
+
+_KINDS = {"str": "a text", "int": "a whole number", "float": "a number", "bool": "true or false",
+          "array": "a list", "object": "a mapping of fields", "null": "empty",
+          "int | float": "a number", "float | null": "a number", "str | null": "a text", "int | null": "a whole number"}
+_RELATIONS = {">=": "at least", "<=": "at most", ">": "more than", "<": "less than"}
+
+# Help for a value of the wrong form, by field name.
+PATTERN_HELP = {
+    "id": "ids use lower-case letters, digits, '.', '_' and '-' only (e.g. chain-recruitment-01)",
+    "objective": "objective ids look like 'chapter.objective-name' (e.g. chain.recruitment)",
+    "objectives": "objective ids look like 'chapter.objective-name' (e.g. chain.recruitment)",
+    "exercise": "exercise must look like exercises/<file>.md (e.g. exercises/ex12-awareness-campaign.md)",
+    "source": "source must look like book/<file>.md#<heading-anchor> (e.g. book/04-1-recruitment.md#online-adverts)",
+}
+
+
+def located(error: str, kind: Any, data: Any) -> Located:
+    """Where in `data` msgspec's `error` is, and what an author should read."""
+    found = _WHERE.match(error)
+    message, path = found["message"], found["path"] or ""
+    loc = tuple(name if name else int(index) for name, index in _STEP.findall(path))
+    if ours := _OURS.match(message):
+        loc += (ours["name"],) + ((int(ours["index"]),) if ours["index"] else ())
+        return loc, f"{ours['name']!r} {ours['message']}", False
+    names = [part for part in loc if isinstance(part, str)]
+    name = names[-1] if names else "file"
+    if unknown := _UNKNOWN.match(message):
+        field = unknown["name"]
+        allowed = list(_fields_at(kind, data, loc))
+        close = difflib.get_close_matches(field, allowed, n=1)
+        hint = f"; did you mean {close[0]!r}?" if close else f"; allowed here: {', '.join(allowed)}"
+        return loc + (field,), f"unknown field {field!r}{hint}", True
+    if missing := _MISSING.match(message):
+        field = missing["name"]
+        if field == "type" and _is_tagged(kind, data, loc):
+            return loc, f"missing field 'type' (one of: {', '.join(_choices_at(kind, data, loc + ('type',)))})", True
+        return loc, f"missing field {field!r}", True
+    if length := _LENGTH.match(message):
+        n, what = int(length["n"]), "items" if length["kind"] == "array" else "characters"
+        if length["op"] == ">=" and n == 1:
+            return loc, f"{name!r} is empty", False
+        return loc, f"{name!r} must have {_RELATIONS[length['op']]} {n} {what}", False
+    if bound := _BOUND.match(message):
+        return loc, f"{name!r} must be {_RELATIONS[bound['op']]} {float(bound['n']):g}", False
+    if _PATTERN.match(message):
+        if message.endswith(f"regex {BLANK!r}"):
+            return loc, f"{name!r} is empty", False
+        return loc, PATTERN_HELP.get(name, f"{name!r} has the wrong form"), False
+    if choice := _CHOICE.match(message):
+        choices = _choices_at(kind, data, loc)
+        if name == "type" and _is_tagged(kind, data, loc[:-1]):
+            return loc, f"unknown question type {choice['value']}; use one of: {', '.join(choices)}", False
+        return loc, f"{name!r} must be {_one_of(choices)}; found {choice['value']}", False
+    if wrong := _TYPE.match(message):
+        expected = _KINDS.get(wrong["expected"], wrong["expected"])
+        got = f"; found {_KINDS.get(wrong['got'], wrong['got'])}" if wrong["got"] else ""
+        return loc, f"{name!r} must be {expected}{got}", False
+    return loc, message, False  # a rule of the format about several fields (a __post_init__ of its own)
+
+
+def _one_of(choices: list[str]) -> str:
+    if not choices:
+        return "one of the allowed values"
+    return choices[0] if len(choices) == 1 else f"{', '.join(choices[:-1])} or {choices[-1]}"
+
+
+# --- what the format allows at a place in the data (only when a problem is reported) ------------------
+
+def _info_at(kind: Any, data: Any, loc: tuple, *, keep_union: bool = False):
+    """msgspec's description of the type at `loc`, choosing union members by the data's tag
+    (with keep_union, a union at `loc` itself is returned whole)."""
+    from msgspec import inspect as mi
+
+    info = mi.type_info(kind)
+    for part in loc:
+        info = _unwrap(info, data)
+        if isinstance(info, mi.StructType) and isinstance(part, str):
+            field = next((f for f in info.fields if f.encode_name == part), None)
+            if field is None:
+                return None
+            info, data = field.type, data.get(part) if isinstance(data, dict) else None
+        elif isinstance(info, mi.ListType) and isinstance(part, int):
+            info = info.item_type
+            data = data[part] if isinstance(data, list) and 0 <= part < len(data) else None
+        else:
+            return None
+    return _unwrap(info, None if keep_union else data, keep_union=keep_union)
+
+
+def _unwrap(info, data, *, keep_union: bool = False):
+    from msgspec import inspect as mi
+
+    while True:
+        if isinstance(info, mi.Metadata):
+            info = info.type
+            continue
+        if not isinstance(info, mi.UnionType) or keep_union:
+            return info
+        members = [t for t in info.types if not isinstance(t, mi.NoneType)]
+        structs = [t for t in members if isinstance(t, mi.StructType)]
+        if structs and structs[0].tag_field:
+            tag = data.get(structs[0].tag_field) if isinstance(data, dict) else None
+            info = next((t for t in structs if t.tag == tag), structs[0])
+        elif len(members) == 1:
+            info = members[0]
+        else:
+            return info
+
+
+def _fields_at(kind: Any, data: Any, loc: tuple) -> list[str]:
+    from msgspec import inspect as mi
+
+    info = _info_at(kind, data, loc)
+    if not isinstance(info, mi.StructType):
+        return []
+    return ([info.tag_field] if info.tag_field else []) + [f.encode_name for f in info.fields]
+
+
+def _is_tagged(kind: Any, data: Any, loc: tuple) -> bool:
+    from msgspec import inspect as mi
+
+    info = _info_at(kind, data, loc)
+    return isinstance(info, mi.StructType) and info.tag_field is not None
+
+
+def _choices_at(kind: Any, data: Any, loc: tuple) -> list[str]:
+    """The values allowed at `loc`: a Literal's or an Enum's, or the tags of a tagged union."""
+    from msgspec import inspect as mi
+
+    if loc and loc[-1] == "type":
+        union = _info_at(kind, data, loc[:-1], keep_union=True)
+        if isinstance(union, mi.UnionType):
+            return [str(t.tag) for t in union.types if isinstance(t, mi.StructType) and t.tag is not None]
+    info = _info_at(kind, data, loc)
+    if isinstance(info, mi.LiteralType):
+        return [str(v) for v in info.values]
+    if isinstance(info, mi.EnumType):
+        return [str(member.value) for member in info.cls]
+    return []
