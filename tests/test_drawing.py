@@ -1,7 +1,6 @@
 """Drawing papers: reproducible, exact counts, no repeats, pools that are too small, exclusions."""
 from __future__ import annotations
 
-import dataclasses
 import shutil
 import textwrap
 from pathlib import Path
@@ -130,7 +129,7 @@ RESERVED = {"s-multiple", "s-matching", "s-short"}
 def reserved_course(sample_course):
     """The sample course with three questions marked `reserved: true`."""
     questions = {qid: msgspec.structs.replace(q, reserved=qid in RESERVED) for qid, q in sample_course.questions.items()}
-    return dataclasses.replace(sample_course, questions=questions, blueprints=dict(sample_course.blueprints))
+    return msgspec.structs.replace(sample_course, questions=questions, blueprints=dict(sample_course.blueprints))
 
 
 @given(seeds, st.sampled_from(["self-check", "practice", "pre-test", "exam", "post-test"]))

@@ -215,3 +215,41 @@ def test_cli_clean_exit_zero(tmp_path):
                          capture_output=True, text=True)
     assert run.returncode == 0, run.stderr
     assert "1 questions in 1 banks" in run.stdout
+
+
+def test_text_fields_are_stripped_and_blank_items_refused(tmp_path):
+    text = HEADER + GOOD_SINGLE.replace("    stem: Which?\n", "    stem: |\n      Which?\n\n").replace(
+        "      - text: Wrong\n", "      - text: '  Wrong  '\n")
+    (tmp_path / "bank.yml").write_text(text)
+    q = load_course([tmp_path], book_root=None).questions["q1"]
+    assert q.stem == "Which?" and [o.text for o in q.options] == ["Right", "Wrong"]
+    ordering = HEADER + GOOD_SINGLE.replace("type: single", "type: ordering").replace(
+        "    options:\n      - text: Right\n        correct: true\n      - text: Wrong\n",
+        "    items: [First, '   ', Third]\n")
+    problem = one_problem(tmp_path, ordering)
+    assert (problem.line, problem.message) == (12, "'items' is empty")
+
+
+@pytest.mark.parametrize("replace, by, line, message", [
+    ("    difficulty: 1\n", "    difficulty: 1\n    points: 0\n", 8, "'points' must be more than 0"),
+    ("    difficulty: 1\n", "    difficulty: 1\n    reserved: yes please\n", 8, "'reserved' must be true or false; found a text"),
+    ("    difficulty: 1\n", "    difficulty: 1\n    topic: trafficking\n", 8,
+     "'topic' must be course, legal-frame, chain, modi-operandi, fraud, opportunities or challenges; found 'trafficking'"),
+    ("      - text: Wrong\n", "", 13, "'options' must have at least 2 items"),
+    ("    type: single\n", "", 5, "missing field 'type' (one of: single, multiple, true_false, matching, ordering, "
+                                  "short_answer, numeric)"),
+    ("    type: single\n", "    type: singel\n", 6, "unknown question type 'singel'; use one of: single, multiple,"),
+    ("    stem: Which?\n", "    stem: [Which?]\n", 10, "'stem' must be a text; found a list"),
+])
+def test_format_problems_read_as_sentences(tmp_path, replace, by, line, message):
+    problem = one_problem(tmp_path, HEADER + GOOD_SINGLE.replace(replace, by))
+    assert problem.line == line and message in problem.message, problem
+
+
+def test_a_format_must_not_postpone_its_annotations():
+    import msgspec  # noqa: F401
+
+    from thbcourse.bank.strict import Strict
+
+    with pytest.raises(TypeError, match="from __future__ import annotations"):
+        type("Late", (Strict,), {"__annotations__": {"name": "str"}})

@@ -22,7 +22,6 @@ from bs4 import BeautifulSoup
 from test_book import make_mini, norm, soup
 from thbcourse.bank.blueprint import Grading
 from thbcourse.bank.course import load_course
-from thbcourse.bank.model import Ordering
 from thbcourse.book import build
 from thbcourse.book.selfcheck import (
     MAX_TABLE, SEEDS, SelfCheckError, item_key, js_pattern_problem, response_key, responses, tables,

@@ -35,10 +35,10 @@ finally:
 """
 
 
-def modules_after(root: Path, *args: str) -> set[str]:
+def modules_after(root: Path, *args: str, check: bool = True) -> set[str]:
     """The top-level packages a fresh `thbcourse <args>` process has imported when it is done."""
     record = root / "modules.json"
-    subprocess.run([sys.executable, "-c", RUN, str(record), *args], cwd=root, check=True, capture_output=True)
+    subprocess.run([sys.executable, "-c", RUN, str(record), *args], cwd=root, check=check, capture_output=True)
     return {name.partition(".")[0] for name in json.loads(record.read_text())}
 
 
@@ -117,3 +117,53 @@ def test_a_changed_page_is_read_again(mini_dir):
 
     chapter.write_text(text)
     assert validate().returncode == 0
+
+
+def test_near_duplicates_are_kept_and_found_again_when_a_stem_changes(mini_dir):
+    def validate() -> subprocess.CompletedProcess:
+        return subprocess.run([sys.executable, "-m", "thbcourse", "validate", "quizzes/banks/mini.yml"],
+                              cwd=mini_dir, capture_output=True, text=True)
+
+    assert validate().returncode == 0
+    assert (mini_dir / "_build/.cache/near-duplicates.json").is_file()
+    assert "rapidfuzz" not in modules_after(mini_dir, "validate", "quizzes/banks/mini.yml")  # kept: not scored
+
+    bank = mini_dir / "quizzes/banks/mini.yml"
+    text = bank.read_text()
+    copy = "stem: Which element is the **purpose**?"
+    assert text.count(copy) == 1 and "stem: Which are online channels?" in text
+    bank.write_text(text.replace("stem: Which are online channels?", "stem: Which element is the purpose?"))
+    result = validate()
+    assert result.returncode == 1 and "near-duplicate of mini-single" in result.stderr
+    assert "rapidfuzz" not in modules_after(mini_dir, "validate", "quizzes/banks/mini.yml", check=False)  # kept
+    again = validate()  # and the kept result reports the same problem
+    assert again.returncode == 1 and again.stderr == result.stderr
+
+    bank.write_text(bank.read_text().replace("  - id: mini-multiple\n", "  - id: mini-multiple\n"
+                                                                        "    distinct_from: [mini-single]\n"))
+    assert validate().returncode == 0  # resolved: the kept result does not hold
+
+
+def test_pages_that_have_settled_are_known_by_size_and_time(mini_dir):
+    import os
+    import time
+
+    hour_ago = time.time() - 3600
+    for page in (mini_dir / "book").rglob("*.md"):
+        os.utime(page, (hour_ago, hour_ago))
+    fresh = mini_dir / "book/01-1-alpha-detail.md"
+    fresh.write_text(fresh.read_text())  # written just now: digested on every run for now
+    assert modules_after(mini_dir, "validate", "quizzes/banks/mini.yml") & set(PAGE_PARSER)
+    kept = json.loads((mini_dir / "_build/.cache/book-facts.json").read_text())["pages"]
+    assert "book/01-alpha.md" in kept and "book/01-1-alpha-detail.md" not in kept
+
+    # An edit that keeps the page's size is still seen: its modification time changed.
+    chapter = mini_dir / "book/01-alpha.md"
+    text = chapter.read_text()
+    edited = text.replace("## Act, means and purpose", "## Act, means and purposx")
+    assert len(edited) == len(text) and edited != text
+    chapter.write_text(edited)
+    result = subprocess.run([sys.executable, "-m", "thbcourse", "validate"], cwd=mini_dir, capture_output=True,
+                            text=True)
+    assert result.returncode == 1
+    assert "book/01-alpha.md has no heading with anchor #act-means-and-purpose" in result.stderr

@@ -190,8 +190,8 @@ def take(blueprint: str, seed: int | None, answers: Path | None, feedback: str, 
          db: str | None) -> None:
     """Take a quiz in the terminal, one question at a time, with feedback."""
     from rich.console import Console
-    from rich.prompt import Prompt
 
+    from thbcourse.book.sections import kept_places
     from thbcourse.deliveries.terminal import read_answers, run_interactive, show_feedback, show_result
     from thbcourse.engine.attempt import mark_paper
     from thbcourse.engine.draw import draw as draw_paper
@@ -205,14 +205,17 @@ def take(blueprint: str, seed: int | None, answers: Path | None, feedback: str, 
     paper = draw_paper(course, bp, seed)
     console = Console(highlight=False)
     console.print(f"[bold]{bp.title}[/bold] · {len(paper.items)} questions · seed {seed}")
-    if answers is not None:
-        result = mark_paper(paper, read_answers(answers, paper))
-        for m in result.marks:  # no one is waiting between questions: all feedback at the end
-            show_feedback(console, m.item, m.graded)
-    else:
-        result = run_interactive(paper, console, lambda prompt: Prompt.ask(prompt, console=console),
-                                 immediate=feedback == "immediate")
-    show_result(console, result)
+    with kept_places(Path(".")) as place:  # the book's facts, read once for every answer's feedback
+        if answers is not None:
+            result = mark_paper(paper, read_answers(answers, paper))
+            for m in result.marks:  # no one is waiting between questions: all feedback at the end
+                show_feedback(console, m.item, m.graded, place=place)
+        else:
+            from rich.prompt import Prompt
+
+            result = run_interactive(paper, console, lambda prompt: Prompt.ask(prompt, console=console),
+                                     immediate=feedback == "immediate", place=place)
+        show_result(console, result, place=place)
     if learner:
         from thbcourse.store.db import open_gradebook, writer
         from thbcourse.store.gradebook import record_attempt

@@ -4,12 +4,12 @@ One exception type carries them to the command line, which prints them without a
 """
 from __future__ import annotations
 
-from dataclasses import dataclass
 from pathlib import Path
 
+import msgspec
 
-@dataclass(frozen=True, order=True)
-class Problem:
+
+class Problem(msgspec.Struct, frozen=True, order=True):
     path: str
     line: int  # 1-based
     column: int  # 1-based

@@ -33,7 +33,7 @@ from datetime import datetime
 import numpy as np
 from contextlib import closing
 
-from sqlalchemy import Connection, case, exists, func, select, union_all
+from sqlalchemy import Connection, exists, func, select, union_all
 
 from thbcourse.store.exports import ORDER, _cursor, _exported
 from thbcourse.store.gradebook import GradebookError, cohort_id

@@ -1,5 +1,4 @@
 """The blueprint format: how a quiz is drawn from the banks."""
-from __future__ import annotations
 
 from typing import Annotated, Literal
 

@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import difflib
 from collections.abc import Iterable
-from dataclasses import dataclass, field
 from pathlib import Path
 
 import msgspec
@@ -24,15 +23,14 @@ QUIZ_SUFFIXES = (".yml", ".yaml")
 DUPLICATES_KEPT = Path("_build") / ".cache" / "near-duplicates.json"
 
 
-@dataclass
-class Course:
-    banks: dict[str, Bank] = field(default_factory=dict)
-    questions: dict[str, Question] = field(default_factory=dict)  # topic filled in from the bank
-    bank_of: dict[str, str] = field(default_factory=dict)  # question id -> bank id
-    blueprints: dict[str, Blueprint] = field(default_factory=dict)
-    blueprint_paths: dict[str, Path] = field(default_factory=dict)
-    rubrics: dict[str, Rubric] = field(default_factory=dict)
-    where: dict[str, tuple[str, int]] = field(default_factory=dict)  # question id -> (file, line of its id)
+class Course(msgspec.Struct):
+    banks: dict[str, Bank] = msgspec.field(default_factory=dict)
+    questions: dict[str, Question] = msgspec.field(default_factory=dict)  # topic filled in from the bank
+    bank_of: dict[str, str] = msgspec.field(default_factory=dict)  # question id -> bank id
+    blueprints: dict[str, Blueprint] = msgspec.field(default_factory=dict)
+    blueprint_paths: dict[str, Path] = msgspec.field(default_factory=dict)
+    rubrics: dict[str, Rubric] = msgspec.field(default_factory=dict)
+    where: dict[str, tuple[str, int]] = msgspec.field(default_factory=dict)  # question id -> (file, line of its id)
 
     def blueprint(self, name: str) -> Blueprint:
         """A blueprint by id or by file path."""

@@ -30,8 +30,9 @@ from __future__ import annotations
 import math
 import re
 from collections import defaultdict
-from dataclasses import dataclass
 from pathlib import Path
+
+import msgspec
 
 THRESHOLD = 72.0
 SHARED_WORDS = 1 / 4  # of the word keys of the stem with fewer: see candidate_pairs
@@ -42,8 +43,7 @@ _MARKUP = re.compile(r"[*_`>#|\[\]]")
 _WORD = re.compile(r"\w+")
 
 
-@dataclass(frozen=True)
-class NearDuplicate:
+class NearDuplicate(msgspec.Struct, frozen=True):
     first: str  # question ids, in bank order
     second: str
     score: float

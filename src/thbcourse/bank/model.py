@@ -5,7 +5,6 @@ use (`thbcourse schema`), drawing and grading all read it, so none of them can d
 The records are msgspec Structs (thbcourse.bank.strict): frozen, unknown fields refused, text fields
 declared NonEmpty stripped and never blank.
 """
-from __future__ import annotations
 
 from enum import Enum
 from typing import Annotated, ClassVar, Literal, Union

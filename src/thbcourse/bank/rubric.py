@@ -5,7 +5,6 @@ it gives and a descriptor a marker can observe. A learner's marks are recorded i
 attempt on the rubric (one response per criterion), so rubric scores appear in `scores export` and in
 the per-topic and per-objective breakdowns exactly like quiz scores.
 """
-from __future__ import annotations
 
 from typing import Annotated
 

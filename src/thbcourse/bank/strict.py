@@ -23,7 +23,8 @@ import msgspec
 from msgspec import Meta
 
 BLANK = r"\S"
-NonEmpty = Annotated[str, Meta(pattern=BLANK)]  # some text that is not blank; stripped (Strict.__post_init__)
+_NON_EMPTY = Meta(pattern=BLANK)
+NonEmpty = Annotated[str, _NON_EMPTY]  # some text that is not blank; stripped (Strict.__post_init__)
 
 Located = tuple[tuple, str, bool]  # (location in the file's data, message, point at the key rather than the value)
 
@@ -35,14 +36,18 @@ class Strict(msgspec.Struct, frozen=True, forbid_unknown_fields=True, kw_only=Tr
 
     def __init_subclass__(cls, **kwargs: Any) -> None:
         super().__init_subclass__(**kwargs)
-        # The annotations are still text here (`from __future__ import annotations` in every format
-        # module), which is all this needs: which fields were declared NonEmpty, alone or in a list.
         stripped: dict[str, bool] = {}
         for klass in reversed(cls.__mro__):
             for name, annotation in vars(klass).get("__annotations__", {}).items():
-                text = str(annotation)
-                if "NonEmpty" in text:
-                    stripped[name] = text.startswith(("list[", "Annotated[list["))
+                if isinstance(annotation, str):  # msgspec would have to evaluate each one: slower to start
+                    raise TypeError(f"{cls.__qualname__}.{name}: a format module must not use "
+                                    f"'from __future__ import annotations'")
+                if _non_empty(annotation):
+                    stripped[name] = False
+                elif getattr(annotation, "__origin__", None) is list and _non_empty(annotation.__args__[0]):
+                    stripped[name] = True
+                elif _non_empty(getattr(annotation, "__origin__", None), inside=True):
+                    stripped[name] = True  # Annotated[list[NonEmpty], ...]
         cls.__stripped__ = tuple(stripped.items())
 
     def __post_init__(self) -> None:
@@ -63,6 +68,13 @@ class Strict(msgspec.Struct, frozen=True, forbid_unknown_fields=True, kw_only=Tr
                     msgspec.structs.force_setattr(self, name, text)
 
 
+def _non_empty(annotation: Any, *, inside: bool = False) -> bool:
+    """Whether `annotation` is NonEmpty (however further annotated), or with `inside` a list of it."""
+    if inside:
+        return getattr(annotation, "__origin__", None) is list and _non_empty(annotation.__args__[0])
+    return _NON_EMPTY in getattr(annotation, "__metadata__", ())
+
+
 def convert(data: Any, kind: Any) -> tuple[Any, list[Located]]:
     """`data` (plain values read from YAML) as `kind`, or None and the problem that stops it."""
     try:
@@ -72,17 +84,18 @@ def convert(data: Any, kind: Any) -> tuple[Any, list[Located]]:
 
 
 # --- msgspec's messages, as an author reads them -----------------------------------------------------
+# (Patterns as text: `re` compiles and caches them when a problem is first reported, not at start-up.)
 
-_WHERE = re.compile(r"^(?P<message>.*?)(?: - at `\$(?P<path>[^`]*)`)?$", re.S)
-_STEP = re.compile(r"\.([A-Za-z_][A-Za-z0-9_]*)|\[(\d+)\]")
-_OURS = re.compile(r"^field `(?P<name>[^`]+)`(?:\[(?P<index>\d+)\])?: (?P<message>.*)$", re.S)
-_UNKNOWN = re.compile(r"^Object contains unknown field `(?P<name>[^`]+)`$")
-_MISSING = re.compile(r"^Object missing required field `(?P<name>[^`]+)`$")
-_LENGTH = re.compile(r"^Expected `(?P<kind>\w+)` of length (?P<op>[<>]=) (?P<n>\d+)$")
-_BOUND = re.compile(r"^Expected `(?P<kind>\w+)` (?P<op>>=|<=|>|<) (?P<n>[-\d.e+]+)$")
-_PATTERN = re.compile(r"^Expected `str` matching regex")
-_TYPE = re.compile(r"^Expected `(?P<expected>[^`]+)`(?:, got `(?P<got>[^`]+)`)?$")
-_CHOICE = re.compile(r"^Invalid (?:enum )?value (?P<value>.*)$")
+_WHERE = r"(?s)^(?P<message>.*?)(?: - at `\$(?P<path>[^`]*)`)?$"
+_STEP = r"\.([A-Za-z_][A-Za-z0-9_]*)|\[(\d+)\]"
+_OURS = r"(?s)^field `(?P<name>[^`]+)`(?:\[(?P<index>\d+)\])?: (?P<message>.*)$"
+_UNKNOWN = r"^Object contains unknown field `(?P<name>[^`]+)`$"
+_MISSING = r"^Object missing required field `(?P<name>[^`]+)`$"
+_LENGTH = r"^Expected `(?P<kind>\w+)` of length (?P<op>[<>]=) (?P<n>\d+)$"
+_BOUND = r"^Expected `(?P<kind>\w+)` (?P<op>>=|<=|>|<) (?P<n>[-\d.e+]+)$"
+_PATTERN = r"^Expected `str` matching regex"
+_TYPE = r"^Expected `(?P<expected>[^`]+)`(?:, got `(?P<got>[^`]+)`)?$"
+_CHOICE = r"^Invalid (?:enum )?value (?P<value>.*)$"
 
 _KINDS = {"str": "a text", "int": "a whole number", "float": "a number", "bool": "true or false",
           "array": "a list", "object": "a mapping of fields", "null": "empty",
@@ -101,42 +114,42 @@ PATTERN_HELP = {
 
 def located(error: str, kind: Any, data: Any) -> Located:
     """Where in `data` msgspec's `error` is, and what an author should read."""
-    found = _WHERE.match(error)
+    found = re.match(_WHERE, error)
     message, path = found["message"], found["path"] or ""
-    loc = tuple(name if name else int(index) for name, index in _STEP.findall(path))
-    if ours := _OURS.match(message):
+    loc = tuple(name if name else int(index) for name, index in re.findall(_STEP, path))
+    if ours := re.match(_OURS, message):
         loc += (ours["name"],) + ((int(ours["index"]),) if ours["index"] else ())
         return loc, f"{ours['name']!r} {ours['message']}", False
     names = [part for part in loc if isinstance(part, str)]
     name = names[-1] if names else "file"
-    if unknown := _UNKNOWN.match(message):
+    if unknown := re.match(_UNKNOWN, message):
         field = unknown["name"]
         allowed = list(_fields_at(kind, data, loc))
         close = difflib.get_close_matches(field, allowed, n=1)
         hint = f"; did you mean {close[0]!r}?" if close else f"; allowed here: {', '.join(allowed)}"
         return loc + (field,), f"unknown field {field!r}{hint}", True
-    if missing := _MISSING.match(message):
+    if missing := re.match(_MISSING, message):
         field = missing["name"]
         if field == "type" and _is_tagged(kind, data, loc):
             return loc, f"missing field 'type' (one of: {', '.join(_choices_at(kind, data, loc + ('type',)))})", True
         return loc, f"missing field {field!r}", True
-    if length := _LENGTH.match(message):
+    if length := re.match(_LENGTH, message):
         n, what = int(length["n"]), "items" if length["kind"] == "array" else "characters"
         if length["op"] == ">=" and n == 1:
             return loc, f"{name!r} is empty", False
         return loc, f"{name!r} must have {_RELATIONS[length['op']]} {n} {what}", False
-    if bound := _BOUND.match(message):
+    if bound := re.match(_BOUND, message):
         return loc, f"{name!r} must be {_RELATIONS[bound['op']]} {float(bound['n']):g}", False
-    if _PATTERN.match(message):
+    if re.match(_PATTERN, message):
         if message.endswith(f"regex {BLANK!r}"):
             return loc, f"{name!r} is empty", False
         return loc, PATTERN_HELP.get(name, f"{name!r} has the wrong form"), False
-    if choice := _CHOICE.match(message):
+    if choice := re.match(_CHOICE, message):
         choices = _choices_at(kind, data, loc)
         if name == "type" and _is_tagged(kind, data, loc[:-1]):
             return loc, f"unknown question type {choice['value']}; use one of: {', '.join(choices)}", False
         return loc, f"{name!r} must be {_one_of(choices)}; found {choice['value']}", False
-    if wrong := _TYPE.match(message):
+    if wrong := re.match(_TYPE, message):
         expected = _KINDS.get(wrong["expected"], wrong["expected"])
         got = f"; found {_KINDS.get(wrong['got'], wrong['got'])}" if wrong["got"] else ""
         return loc, f"{name!r} must be {expected}{got}", False

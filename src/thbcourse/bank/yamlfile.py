@@ -7,10 +7,10 @@ when a problem has to be reported, so a clean file costs no bookkeeping.
 """
 from __future__ import annotations
 
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+import msgspec
 import yaml
 
 from thbcourse.problems import Problem, display_path
@@ -43,16 +43,15 @@ def safe_load(text: str) -> Any:
     return yaml.load(text, Loader=_Loader)
 
 
-@dataclass
-class YamlDocument:
+class YamlDocument(msgspec.Struct):
     path: Path
     shown: str  # the path as problems name it (display_path), worked out once per file
     data: Any
     root: yaml.Node
-    question_lines: list[int] = field(default_factory=list)  # index in the file of each parsed question
+    question_lines: list[int] = []  # index in the file of each parsed question
 
     def _walk(self, loc: tuple) -> tuple[yaml.Node | None, yaml.Node]:
-        # A key the tree lacks (a missing field, or a label pydantic adds to its error locations)
+        # A key the tree lacks (a missing field, or a part of a location that is not in the file)
         # is skipped, so the result is the closest node that exists.
         node, key_node = self.root, None
         for part in loc:

@@ -11,7 +11,6 @@ text alternative, and real text (selectable, printable, read by screen readers t
 Text is wrapped by an estimate of its width (a sans-serif character is about 0.56 of the font size),
 so boxes are sized for the text they hold.
 """
-from __future__ import annotations
 
 import textwrap
 from dataclasses import dataclass

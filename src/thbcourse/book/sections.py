@@ -14,9 +14,10 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
+
+import msgspec
 
 from thbcourse.bank.yamlfile import safe_load
 
@@ -24,8 +25,7 @@ STUDENT_EDITION = Path("_build") / "student" / "html"  # where `thbcourse build`
 SEPARATOR = " › "
 
 
-@dataclass(frozen=True)
-class Place:
+class Place(msgspec.Struct, frozen=True):
     name: str  # "4.1 Recruitment › Online recruitment channels"; the source itself when the page is missing
     page: str | None  # "book/04-1-recruitment.html#online-...", relative to an edition's html folder
 

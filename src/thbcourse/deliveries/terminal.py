@@ -6,8 +6,10 @@ that holds book/ and _toc.yml, as for `thbcourse validate`.
 """
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
-from typing import Any, Callable
+from typing import TYPE_CHECKING, Any, Callable
 
 from rich.console import Console
 from rich.markup import escape
@@ -21,6 +23,9 @@ from thbcourse.engine.attempt import AttemptResult, mark_paper
 from thbcourse.engine.draw import Paper, PaperItem
 from thbcourse.engine.grade import Graded, ResponseError, grader
 from thbcourse.problems import AuthoringError
+
+if TYPE_CHECKING:
+    from thbcourse.book.sections import Place
 
 SKIP = "skip"
 BOOK = Path(".")
@@ -60,15 +65,27 @@ def show_question(console: Console, item: PaperItem, total: int) -> None:
         console.print(f"  [bold]{label}[/bold] {text}" if label else f"  {text}", highlight=False)
 
 
-def show_feedback(console: Console, item: PaperItem, graded: Graded, *, book: Path = BOOK) -> None:
+@contextmanager
+def places(book: Path, place: Callable[[str], Place] | None = None) -> Iterator[Callable[[str], Place]]:
+    """`place` when the caller has the book's facts open already (a whole `take` opens them once),
+    else `kept_places(book)`."""
+    if place is not None:
+        yield place
+        return
     from thbcourse.book.sections import kept_places
 
+    with kept_places(book) as opened:
+        yield opened
+
+
+def show_feedback(console: Console, item: PaperItem, graded: Graded, *, book: Path = BOOK,
+                  place: Callable[[str], Place] | None = None) -> None:
     verdict = ("[green]Correct[/green]" if graded.correct
                else "[yellow]Partly correct[/yellow]" if graded.score > 0 else "[red]Not correct[/red]")
     lines = [f"{verdict} · {graded.score:g}/{graded.max:g}", f"Answer: {escape(key_text(item))}"]
     lines += [f"- {escape(note)}" for note in graded.feedback]
-    with kept_places(book) as place:
-        where = place(graded.source)
+    with places(book, place) as find:
+        where = find(graded.source)
     lines += ["", escape(graded.explanation.strip()), "", f"Read again: {escape(where.name)}"]
     console.print(Panel("\n".join(lines), expand=False), highlight=False)
     if where.page:  # outside the panel, so that the path is never broken across lines
@@ -83,7 +100,8 @@ def _built(book: Path, page: str) -> str:
     return (book / STUDENT_EDITION / page).as_posix()
 
 
-def show_result(console: Console, result: AttemptResult, *, book: Path = BOOK) -> None:
+def show_result(console: Console, result: AttemptResult, *, book: Path = BOOK,
+                place: Callable[[str], Place] | None = None) -> None:
     verdict = "[green]passed[/green]" if result.passed else "[red]not passed[/red]"
     console.rule("Result")
     console.print(f"Score {result.score:g} / {result.max:g} ({result.percent:.0f} %), "
@@ -100,22 +118,22 @@ def show_result(console: Console, result: AttemptResult, *, book: Path = BOOK) -
     if not reread:
         console.print("Every question fully right: nothing to re-read.")
         return
-    from thbcourse.book.sections import STUDENT_EDITION, kept_places
+    from thbcourse.book.sections import STUDENT_EDITION
 
     console.print("Sections to re-read:")
-    with kept_places(book) as place:
-        places = [place(source) for source in reread]
-    for where in places:
+    with places(book, place) as find:
+        found = [find(source) for source in reread]
+    for where in found:
         console.print(f"  - {where.name}", markup=False, highlight=False)
         if where.page:
             console.print(f"    {_built(book, where.page)}", markup=False, highlight=False, soft_wrap=True)
-    if any(where.page for where in places) and not (book / STUDENT_EDITION / "index.html").is_file():
+    if any(where.page for where in found) and not (book / STUDENT_EDITION / "index.html").is_file():
         console.print("The student edition is not built yet: `thbcourse build --only student` writes it.",
                       markup=False, highlight=False, soft_wrap=True)
 
 
 def run_interactive(paper: Paper, console: Console, ask: Callable[[str], str], *, immediate: bool,
-                    book: Path = BOOK) -> AttemptResult:
+                    book: Path = BOOK, place: Callable[[str], Place] | None = None) -> AttemptResult:
     responses: dict[str, Any] = {}
     policy = paper.blueprint.grading
     for item in paper.items:
@@ -131,12 +149,12 @@ def run_interactive(paper: Paper, console: Console, ask: Callable[[str], str], *
                 console.print(f"[red]{err}[/red] — try again.")
         if immediate and item.question.id in responses:
             show_feedback(console, item, grader(item.question, item.points, policy)(responses[item.question.id]),
-                          book=book)
+                          book=book, place=place)
     result = mark_paper(paper, responses)
     if not immediate:
         for m in result.marks:
             show_question(console, m.item, len(paper.items))
-            show_feedback(console, m.item, m.graded, book=book)
+            show_feedback(console, m.item, m.graded, book=book, place=place)
     return result
 
 

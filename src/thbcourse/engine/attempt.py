@@ -3,8 +3,9 @@ from __future__ import annotations
 
 import weakref
 from collections import defaultdict
-from dataclasses import dataclass, field
 from typing import Any
+
+import msgspec
 
 from thbcourse.engine.draw import Paper, PaperItem
 from thbcourse.engine.grade import Graded, Grader, grader
@@ -13,17 +14,15 @@ UNANSWERED = None
 AWARDED = "awarded"  # the key of a written answer's stored response when a trainer marked it on paper
 
 
-@dataclass(slots=True)  # one per item of every paper marked: slots make them cheaper to build
-class Mark:
+class Mark(msgspec.Struct):  # one per item of every paper marked: cheap to build
     item: PaperItem
     response: Any  # canonical response, or None when unanswered
     graded: Graded
 
 
-@dataclass
-class AttemptResult:
+class AttemptResult(msgspec.Struct):
     paper: Paper
-    marks: list[Mark] = field(default_factory=list)
+    marks: list[Mark] = []
 
     @property
     def score(self) -> float:

@@ -28,11 +28,11 @@ from __future__ import annotations
 
 import random
 from collections.abc import Iterator
-from dataclasses import dataclass
+
+import msgspec
 
 from thbcourse.bank.blueprint import Blueprint, Section
 from thbcourse.bank.model import Question
-
 
 ASSESSMENT = ("exam", "post-test")  # purposes that draw the reserved questions, and only those
 
@@ -46,8 +46,7 @@ class DrawError(Exception):
     """The banks cannot supply what a blueprint asks for."""
 
 
-@dataclass(frozen=True)
-class PaperItem:
+class PaperItem(msgspec.Struct, frozen=True):
     number: int  # 1-based position on the paper
     section: str
     question: Question
@@ -57,8 +56,7 @@ class PaperItem:
     order: tuple[int, ...] = ()
 
 
-@dataclass(frozen=True)
-class Paper:
+class Paper(msgspec.Struct, frozen=True, weakref=True):  # weakref: attempt.py drops its plan with it
     blueprint: Blueprint
     seed: int
     items: tuple[PaperItem, ...]
