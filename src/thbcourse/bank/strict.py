@@ -10,8 +10,9 @@ Two things msgspec does not do by itself are done here:
 
 - Text fields declared `NonEmpty` are stripped of surrounding whitespace, and refused when nothing is
   left (a YAML block scalar ends with a newline; a field of blanks is an empty field).
-- msgspec's error text (`Expected `str` of length >= 1 - at `$.options[0].text``) is turned into a
-  location inside the file and a sentence for an author (`'text' is empty`).
+- msgspec's error text (`Object contains unknown field `corect` - at `$.options[1]``) is turned into
+  a location inside the file and a sentence for an author (`unknown field 'corect'; did you mean
+  'correct'?`).
 """
 from __future__ import annotations
 
@@ -44,10 +45,9 @@ class Strict(msgspec.Struct, frozen=True, forbid_unknown_fields=True, kw_only=Tr
                                     f"'from __future__ import annotations'")
                 if _non_empty(annotation):
                     stripped[name] = False
-                elif getattr(annotation, "__origin__", None) is list and _non_empty(annotation.__args__[0]):
+                elif _non_empty(annotation, inside=True) or _non_empty(  # list[NonEmpty], maybe Annotated
+                        getattr(annotation, "__origin__", None), inside=True):
                     stripped[name] = True
-                elif _non_empty(getattr(annotation, "__origin__", None), inside=True):
-                    stripped[name] = True  # Annotated[list[NonEmpty], ...]
         cls.__stripped__ = tuple(stripped.items())
 
     def __post_init__(self) -> None:
