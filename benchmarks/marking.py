@@ -17,8 +17,9 @@ from __future__ import annotations
 import random
 import re
 import time
-from dataclasses import replace
 from pathlib import Path
+
+from msgspec.structs import replace
 
 from thbcourse.bank.course import load_course
 from thbcourse.engine.attempt import mark_paper
