@@ -73,7 +73,7 @@ def main() -> None:
               help="Folder that holds book/: objectives and source anchors are checked against it.")
 @reports_problems
 def validate(paths: tuple[Path, ...], book: Path) -> None:
-    """Check question banks and blueprints (default: quizzes/) and report every problem."""
+    """Check question banks and blueprints (default: quizzes/) and report their problems as file:line:column."""
     course = _course(paths or (QUIZZES,), book)
     click.echo(f"{len(course.questions)} questions in {len(course.banks)} banks, {len(course.blueprints)} "
                f"blueprints and {len(course.rubrics)} rubric(s): no problems.")
