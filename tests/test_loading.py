@@ -253,3 +253,21 @@ def test_a_format_must_not_postpone_its_annotations():
 
     with pytest.raises(TypeError, match="from __future__ import annotations"):
         type("Late", (Strict,), {"__annotations__": {"name": "str"}})
+
+
+def test_every_unknown_and_missing_field_of_a_question_is_reported_at_once(tmp_path):
+    text = HEADER + GOOD_SINGLE.replace("        correct: true", "        corect: true").replace(
+        "    stem: Which?\n", "    stme: Which?\n").replace("    feedback: Because.\n", "")
+    found = {(p.line, p.message) for p in problems_of(tmp_path, text)}
+    assert found == {
+        (13, "unknown field 'corect'; did you mean 'correct'?"),  # a line up: feedback is gone
+        (10, "unknown field 'stme'; did you mean 'stem'?"),
+        (5, "missing field 'stem'"),
+        (5, "missing field 'feedback'"),
+    }, found
+
+
+def test_a_question_without_a_known_type_is_not_searched_for_fields(tmp_path):
+    problem = one_problem(tmp_path, HEADER + GOOD_SINGLE.replace("type: single", "type: singel").replace(
+        "        correct: true", "        corect: true"))
+    assert problem.message.startswith("unknown question type 'singel'")

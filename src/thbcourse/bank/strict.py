@@ -76,11 +76,14 @@ def _non_empty(annotation: Any, *, inside: bool = False) -> bool:
 
 
 def convert(data: Any, kind: Any) -> tuple[Any, list[Located]]:
-    """`data` (plain values read from YAML) as `kind`, or None and the problem that stops it."""
+    """`data` (plain values read from YAML) as `kind`, or None and its problems: the one msgspec stopped
+    at, and besides it every unknown and every missing field (the commonest slips, so that an author
+    fixes them in one go rather than one a run)."""
     try:
         return msgspec.convert(data, kind), []
     except msgspec.ValidationError as err:
-        return None, [located(str(err), kind, data)]
+        first = located(str(err), kind, data)
+        return None, [first, *(found for found in field_problems(kind, data) if found[:2] != first[:2])]
 
 
 # --- msgspec's messages, as an author reads them -----------------------------------------------------
@@ -123,11 +126,7 @@ def located(error: str, kind: Any, data: Any) -> Located:
     names = [part for part in loc if isinstance(part, str)]
     name = names[-1] if names else "file"
     if unknown := re.match(_UNKNOWN, message):
-        field = unknown["name"]
-        allowed = list(_fields_at(kind, data, loc))
-        close = difflib.get_close_matches(field, allowed, n=1)
-        hint = f"; did you mean {close[0]!r}?" if close else f"; allowed here: {', '.join(allowed)}"
-        return loc + (field,), f"unknown field {field!r}{hint}", True
+        return _unknown_field(loc, unknown["name"], _fields_at(kind, data, loc))
     if missing := re.match(_MISSING, message):
         field = missing["name"]
         if field == "type" and _is_tagged(kind, data, loc):
@@ -154,6 +153,40 @@ def located(error: str, kind: Any, data: Any) -> Located:
         got = f"; found {_KINDS.get(wrong['got'], wrong['got'])}" if wrong["got"] else ""
         return loc, f"{name!r} must be {expected}{got}", False
     return loc, message, False  # a rule of the format about several fields (a __post_init__ of its own)
+
+
+def _unknown_field(loc: tuple, field: str, allowed: list[str]) -> Located:
+    close = difflib.get_close_matches(field, allowed, n=1)
+    hint = f"; did you mean {close[0]!r}?" if close else f"; allowed here: {', '.join(allowed)}"
+    return loc + (field,), f"unknown field {field!r}{hint}", True
+
+
+def field_problems(kind: Any, data: Any) -> list[Located]:
+    """Every unknown field and every missing field in `data`, wherever the format puts a record (only
+    where a union's member is known: a question with no or an unknown `type` is not searched)."""
+    from msgspec import inspect as mi
+
+    found: list[Located] = []
+
+    def walk(info, value, loc: tuple) -> None:
+        info = _unwrap(info, value, strict_tags=True)
+        if isinstance(info, mi.StructType) and isinstance(value, dict):
+            fields = {f.encode_name: f for f in info.fields}
+            allowed = ([info.tag_field] if info.tag_field else []) + list(fields)
+            for key in value:
+                if key not in allowed:
+                    found.append(_unknown_field(loc, str(key), allowed))
+            for name, field in fields.items():
+                if name in value:
+                    walk(field.type, value[name], loc + (name,))
+                elif field.required:
+                    found.append((loc, f"missing field {name!r}", True))
+        elif isinstance(info, mi.ListType) and isinstance(value, list):
+            for i, item in enumerate(value):
+                walk(info.item_type, item, loc + (i,))
+
+    walk(mi.type_info(kind), data, ())
+    return found
 
 
 def _one_of(choices: list[str]) -> str:
@@ -185,7 +218,9 @@ def _info_at(kind: Any, data: Any, loc: tuple, *, keep_union: bool = False):
     return _unwrap(info, None if keep_union else data, keep_union=keep_union)
 
 
-def _unwrap(info, data, *, keep_union: bool = False):
+def _unwrap(info, data, *, keep_union: bool = False, strict_tags: bool = False):
+    """The member of a union that `data` is (by its tag; with strict_tags None when the tag is missing
+    or unknown, else the first member)."""
     from msgspec import inspect as mi
 
     while True:
@@ -198,7 +233,7 @@ def _unwrap(info, data, *, keep_union: bool = False):
         structs = [t for t in members if isinstance(t, mi.StructType)]
         if structs and structs[0].tag_field:
             tag = data.get(structs[0].tag_field) if isinstance(data, dict) else None
-            info = next((t for t in structs if t.tag == tag), structs[0])
+            info = next((t for t in structs if t.tag == tag), None if strict_tags else structs[0])
         elif len(members) == 1:
             info = members[0]
         else:
