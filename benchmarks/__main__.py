@@ -1,7 +1,8 @@
 """`make bench`: each figure is measured against a baseline taken in the same run, and reported as a ratio.
 
 (a) Loading and validating 5,000 generated questions, against the raw parse of the same files by
-    yaml.load(..., CSafeLoader). Target: validation at most 2x the raw parse.
+    yaml.load(..., CSafeLoader) with the cycle collector paused, as load_course pauses it (the parse as
+    run, collector on, is shown too). Target: validation at most 2x the raw parse.
 (b) Grading 1,000,000 generated responses. Target: at least 500,000 responses a second; the baseline
     is a bare loop over the same responses that only compares them with a key.
 (c) Score exports (plain, per topic, per objective, per question; CSV and XLSX) from a gradebook shaped
@@ -33,15 +34,17 @@
 """
 from __future__ import annotations
 
+import gc
 import random
 import sys
 import tempfile
-import timeit
+import time
 from pathlib import Path
 
 import yaml
 
 from benchmarks.generate import response, write_banks
+from benchmarks.timing import best_of
 from thbcourse.bank.course import load_course
 from thbcourse.engine.grade import grader
 
@@ -49,7 +52,8 @@ REPEAT = 5
 
 
 def best(fn, repeat: int = REPEAT) -> float:
-    return min(timeit.repeat(fn, number=1, repeat=repeat))
+    """Wall seconds of the shortest of `repeat` runs."""
+    return best_of(fn, repeat, time.perf_counter)[0]
 
 
 def bench_validation(total: int = 5000) -> bool:
@@ -65,10 +69,20 @@ def bench_validation(total: int = 5000) -> bool:
             course = load_course([Path(tmp)], book_root=None)
             assert len(course.questions) == total
 
-        raw, ours = best(raw_parse), best(validate)
-    ratio = ours / raw
-    print(f"(a) validate {total:,} questions: {ours * 1000:.0f} ms; raw CSafeLoader parse {raw * 1000:.0f} ms; "
-          f"ratio {ratio:.2f}x (target <= 2.00x) {'OK' if ratio <= 2 else 'MISSED'}")
+        def raw_parse_collector_paused():
+            gc.disable()
+            try:
+                raw_parse()
+            finally:
+                gc.enable()
+
+        raw, paused, ours = best(raw_parse), best(raw_parse_collector_paused), best(validate)
+    # load_course pauses the cycle collector while it loads; the target compares it with the parse
+    # paused the same way (the stricter baseline), the plain parse is shown beside it.
+    ratio = ours / paused
+    print(f"(a) validate {total:,} questions: {ours * 1000:.0f} ms; raw CSafeLoader parse with the cycle "
+          f"collector paused {paused * 1000:.0f} ms (as run, {raw * 1000:.0f} ms); ratio {ratio:.2f}x "
+          f"(target <= 2.00x) {'OK' if ratio <= 2 else 'MISSED'}")
     return ratio <= 2
 
 

@@ -172,10 +172,18 @@ def _same(ours_rows: list[list[str]], theirs: list[list[str]], what: str) -> boo
     return False
 
 
+def sqlite3_shell(benchmark: str) -> str | None:
+    """The sqlite3 shell that the exports and the gain report are compared with, or None after saying
+    that `benchmark` is skipped."""
+    found = shutil.which("sqlite3")
+    if found is None:
+        print(f"{benchmark}: skipped, the sqlite3 shell is missing (Debian package sqlite3)")
+    return found
+
+
 def bench_export() -> bool:
-    shell_path = shutil.which("sqlite3")
+    shell_path = sqlite3_shell("(c) score exports")
     if shell_path is None:
-        print("(c) score exports: skipped, the sqlite3 shell is missing (Debian package sqlite3)")
         return False
     ok = True
     peaks: dict[tuple[str, str], list[int]] = {}

@@ -18,17 +18,16 @@ from __future__ import annotations
 
 import os
 import random
-import shutil
 import sqlite3
 import subprocess
 import sys
 import tempfile
-import time
 import uuid
 from datetime import datetime, timedelta
 from pathlib import Path
 
-from benchmarks.export import run
+from benchmarks.export import run, sqlite3_shell
+from benchmarks.timing import best_of
 
 LEARNERS, QUESTIONS, REPEAT, TARGET = 2_000, 30, 3, 3.0
 OBJECTIVES = [f"{topic}.objective-{k}" for topic in ("legal", "trends", "chain", "fraud", "opps", "challenges")
@@ -103,12 +102,7 @@ def write_cohort(path: Path, learners: int = LEARNERS, seed: int = 3) -> int:
 def _ours(engine) -> tuple[float, object]:
     from thbcourse.analysis.gain import gain_report
 
-    best, report = float("inf"), None
-    for _ in range(REPEAT):
-        start = time.process_time()
-        report = gain_report(engine, None, COHORT, pre="pre-test", post="post-test")
-        best = min(best, time.process_time() - start)
-    return best, report
+    return best_of(lambda: gain_report(engine, None, COHORT, pre="pre-test", post="post-test"), REPEAT)
 
 
 def _same(report, shell_file: Path) -> bool:
@@ -150,9 +144,8 @@ def _postgres_copy(sqlite_path: Path, url: str):
 
 
 def bench_gain() -> bool:
-    shell_path = shutil.which("sqlite3")
+    shell_path = sqlite3_shell("(j) gain report")
     if shell_path is None:
-        print("(j) gain report: skipped, the sqlite3 shell is missing (Debian package sqlite3)")
         return False
     from thbcourse.store.db import open_gradebook
 

@@ -16,10 +16,11 @@ from __future__ import annotations
 
 import random
 import re
-import time
 from pathlib import Path
 
 from msgspec.structs import replace
+
+from benchmarks.timing import best_of
 
 from thbcourse.bank.course import load_course
 from thbcourse.engine.attempt import mark_paper
@@ -132,16 +133,6 @@ def baseline_scorer(item, policy):
     return lambda r: pts if low <= r <= high else 0.0
 
 
-def _cpu(fn) -> tuple[float, float]:
-    """(best CPU seconds of REPEAT runs, what fn returned)."""
-    times = []
-    for _ in range(REPEAT):
-        start = time.process_time()
-        value = fn()
-        times.append(time.process_time() - start)
-    return min(times), value
-
-
 def bench_marking() -> bool:
     work = workload(random.Random(1))
     count = sum(len(paper.items) * len(sheets) for paper, sheets in work)
@@ -167,8 +158,8 @@ def bench_marking() -> bool:
     def each_on_a_new_paper() -> float:
         return sum(mark_paper(paper, sheet).score for paper, sheet in copies.pop())
 
-    (ours_s, ours_total), (base_s, base_total) = _cpu(ours), _cpu(baseline)
-    new_s, new_total = _cpu(each_on_a_new_paper)
+    (ours_s, ours_total), (base_s, base_total) = best_of(ours, REPEAT), best_of(baseline, REPEAT)
+    new_s, new_total = best_of(each_on_a_new_paper, REPEAT)
     same = abs(ours_total - base_total) < 1e-6 * max(1.0, base_total) and abs(new_total - ours_total) < 1e-6 * ours_total
     rate, base_rate = count / ours_s, count / base_s
     ok = rate >= TARGET and same

@@ -15,19 +15,11 @@ import tempfile
 import time
 from pathlib import Path
 
+from benchmarks.timing import best_of
+
 REPO = Path(__file__).resolve().parent.parent
 REPEAT = 3
 TARGET = 1.75
-
-
-def best(fn, repeat: int = REPEAT) -> tuple[float, object]:
-    """The shortest of `repeat` runs, and what the last run returned."""
-    times, result = [], None
-    for _ in range(repeat):
-        start = time.perf_counter()
-        result = fn()
-        times.append(time.perf_counter() - start)
-    return min(times), result
 
 
 def bench_pdf() -> bool:
@@ -50,8 +42,8 @@ def bench_pdf() -> bool:
         def layout():
             return HTML(string=document, base_url=out.as_uri() + "/", url_fetcher=pdf.local_fetcher(out)).render()
 
-        baseline, laid_out = best(layout)
-        ours, made = best(lambda: pdf.make("trainer-handbook", REPO, out))
+        baseline, laid_out = best_of(layout, REPEAT, time.perf_counter)
+        ours, made = best_of(lambda: pdf.make("trainer-handbook", REPO, out), REPEAT, time.perf_counter)
     assert made["refused"] == [] and made["pages"] == len(laid_out.pages)
     ratio = ours / baseline
     ok = ratio <= TARGET

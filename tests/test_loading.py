@@ -227,7 +227,7 @@ def test_text_fields_are_stripped_and_blank_items_refused(tmp_path):
         "    options:\n      - text: Right\n        correct: true\n      - text: Wrong\n",
         "    items: [First, '   ', Third]\n")
     problem = one_problem(tmp_path, ordering)
-    assert (problem.line, problem.message) == (12, "'items' is empty")
+    assert (problem.line, problem.message) == (12, "item 2 of 'items' is empty")
 
 
 @pytest.mark.parametrize("replace, by, line, message", [
@@ -240,6 +240,9 @@ def test_text_fields_are_stripped_and_blank_items_refused(tmp_path):
                                   "short_answer, numeric)"),
     ("    type: single\n", "    type: singel\n", 6, "unknown question type 'singel'; use one of: single, multiple,"),
     ("    stem: Which?\n", "    stem: [Which?]\n", 10, "'stem' must be a text; found a list"),
+    ("      - text: Wrong\n", "      - null\n", 15, "item 2 of 'options' must be a mapping of fields; found empty"),
+    ("  - id: q1\n", "  - just a line of text\n  - id: q1\n", 5,
+     "item 1 of 'questions' must be a mapping of fields; found a text"),
 ])
 def test_format_problems_read_as_sentences(tmp_path, replace, by, line, message):
     problem = one_problem(tmp_path, HEADER + GOOD_SINGLE.replace(replace, by))

@@ -75,15 +75,15 @@ def _non_empty(annotation: Any, *, inside: bool = False) -> bool:
     return _NON_EMPTY in getattr(annotation, "__metadata__", ())
 
 
-def convert(data: Any, kind: Any) -> tuple[Any, list[Located]]:
+def convert(data: Any, kind: Any, at: tuple = ()) -> tuple[Any, list[Located]]:
     """`data` (plain values read from YAML) as `kind`, or None and its problems: the one msgspec stopped
     at, and besides it every unknown and every missing field (the commonest slips, so that an author
-    fixes them in one go rather than one a run)."""
+    fixes them in one go rather than one a run). `at` is where `data` sits in its file."""
     try:
         return msgspec.convert(data, kind), []
     except msgspec.ValidationError as err:
-        first = located(str(err), kind, data)
-        return None, [first, *(found for found in field_problems(kind, data) if found[:2] != first[:2])]
+        first = located(str(err), kind, data, at)
+        return None, [first, *(found for found in field_problems(kind, data, at) if found[:2] != first[:2])]
 
 
 # --- msgspec's messages, as an author reads them -----------------------------------------------------
@@ -115,44 +115,56 @@ PATTERN_HELP = {
 }
 
 
-def located(error: str, kind: Any, data: Any) -> Located:
-    """Where in `data` msgspec's `error` is, and what an author should read."""
+def located(error: str, kind: Any, data: Any, at: tuple = ()) -> Located:
+    """Where msgspec's `error` is (in the file: `at`, where `data` sits, then the place inside `data`),
+    and what an author should read."""
     found = re.match(_WHERE, error)
     message, path = found["message"], found["path"] or ""
-    loc = tuple(name if name else int(index) for name, index in re.findall(_STEP, path))
+    inner = tuple(name if name else int(index) for name, index in re.findall(_STEP, path))
     if ours := re.match(_OURS, message):
-        loc += (ours["name"],) + ((int(ours["index"]),) if ours["index"] else ())
-        return loc, f"{ours['name']!r} {ours['message']}", False
+        loc = at + inner + (ours["name"],) + ((int(ours["index"]),) if ours["index"] else ())
+        return loc, f"{_subject(loc)} {ours['message']}", False
+    loc = at + inner
     names = [part for part in loc if isinstance(part, str)]
-    name = names[-1] if names else "file"
+    name, subject = (names[-1] if names else ""), _subject(loc)
     if unknown := re.match(_UNKNOWN, message):
-        return _unknown_field(loc, unknown["name"], _fields_at(kind, data, loc))
+        return _unknown_field(loc, unknown["name"], _fields_at(kind, data, inner))
     if missing := re.match(_MISSING, message):
         field = missing["name"]
-        if field == "type" and _is_tagged(kind, data, loc):
-            return loc, f"missing field 'type' (one of: {', '.join(_choices_at(kind, data, loc + ('type',)))})", True
+        if field == "type" and _is_tagged(kind, data, inner):
+            return loc, f"missing field 'type' (one of: {', '.join(_choices_at(kind, data, inner + ('type',)))})", True
         return loc, f"missing field {field!r}", True
     if length := re.match(_LENGTH, message):
         n, what = int(length["n"]), "items" if length["kind"] == "array" else "characters"
         if length["op"] == ">=" and n == 1:
-            return loc, f"{name!r} is empty", False
-        return loc, f"{name!r} must have {_RELATIONS[length['op']]} {n} {what}", False
+            return loc, f"{subject} is empty", False
+        return loc, f"{subject} must have {_RELATIONS[length['op']]} {n} {what}", False
     if bound := re.match(_BOUND, message):
-        return loc, f"{name!r} must be {_RELATIONS[bound['op']]} {float(bound['n']):g}", False
+        return loc, f"{subject} must be {_RELATIONS[bound['op']]} {float(bound['n']):g}", False
     if re.match(_PATTERN, message):
         if message.endswith(f"regex {BLANK!r}"):
-            return loc, f"{name!r} is empty", False
-        return loc, PATTERN_HELP.get(name, f"{name!r} has the wrong form"), False
+            return loc, f"{subject} is empty", False
+        return loc, PATTERN_HELP.get(name, f"{subject} has the wrong form"), False
     if choice := re.match(_CHOICE, message):
-        choices = _choices_at(kind, data, loc)
-        if name == "type" and _is_tagged(kind, data, loc[:-1]):
+        choices = _choices_at(kind, data, inner)
+        if name == "type" and _is_tagged(kind, data, inner[:-1]):
             return loc, f"unknown question type {choice['value']}; use one of: {', '.join(choices)}", False
-        return loc, f"{name!r} must be {_one_of(choices)}; found {choice['value']}", False
+        return loc, f"{subject} must be {_one_of(choices)}; found {choice['value']}", False
     if wrong := re.match(_TYPE, message):
         expected = _KINDS.get(wrong["expected"], wrong["expected"])
         got = f"; found {_KINDS.get(wrong['got'], wrong['got'])}" if wrong["got"] else ""
-        return loc, f"{name!r} must be {expected}{got}", False
+        return loc, f"{subject} must be {expected}{got}", False
     return loc, message, False  # a rule of the format about several fields (a __post_init__ of its own)
+
+
+def _subject(loc: tuple) -> str:
+    """What a message is about: 'stem', item 2 of 'options', or this entry (a question, a file)."""
+    if not loc:
+        return "this entry"
+    names = [part for part in loc if isinstance(part, str)]
+    if isinstance(loc[-1], int):
+        return f"item {loc[-1] + 1} of {names[-1]!r}" if names else f"item {loc[-1] + 1}"
+    return repr(loc[-1])
 
 
 def _unknown_field(loc: tuple, field: str, allowed: list[str]) -> Located:
@@ -161,7 +173,7 @@ def _unknown_field(loc: tuple, field: str, allowed: list[str]) -> Located:
     return loc + (field,), f"unknown field {field!r}{hint}", True
 
 
-def field_problems(kind: Any, data: Any) -> list[Located]:
+def field_problems(kind: Any, data: Any, at: tuple = ()) -> list[Located]:
     """Every unknown field and every missing field in `data`, wherever the format puts a record (only
     where a union's member is known: a question with no or an unknown `type` is not searched)."""
     from msgspec import inspect as mi
@@ -171,8 +183,7 @@ def field_problems(kind: Any, data: Any) -> list[Located]:
     def walk(info, value, loc: tuple) -> None:
         info = _unwrap(info, value, strict_tags=True)
         if isinstance(info, mi.StructType) and isinstance(value, dict):
-            fields = {f.encode_name: f for f in info.fields}
-            allowed = ([info.tag_field] if info.tag_field else []) + list(fields)
+            fields, allowed = {f.encode_name: f for f in info.fields}, _allowed(info)
             for key in value:
                 if key not in allowed:
                     found.append(_unknown_field(loc, str(key), allowed))
@@ -185,7 +196,7 @@ def field_problems(kind: Any, data: Any) -> list[Located]:
             for i, item in enumerate(value):
                 walk(info.item_type, item, loc + (i,))
 
-    walk(mi.type_info(kind), data, ())
+    walk(mi.type_info(kind), data, at)
     return found
 
 
@@ -244,8 +255,11 @@ def _fields_at(kind: Any, data: Any, loc: tuple) -> list[str]:
     from msgspec import inspect as mi
 
     info = _info_at(kind, data, loc)
-    if not isinstance(info, mi.StructType):
-        return []
+    return _allowed(info) if isinstance(info, mi.StructType) else []
+
+
+def _allowed(info) -> list[str]:
+    """The field names a record of this type may have, its tag (`type`) first."""
     return ([info.tag_field] if info.tag_field else []) + [f.encode_name for f in info.fields]
 
 

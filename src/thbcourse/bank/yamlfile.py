@@ -70,6 +70,10 @@ class YamlDocument(msgspec.Struct):
         line, col = self.position(loc, at_key=at_key)
         return Problem(self.shown, line, col, message)
 
+    def problems(self, found: list) -> list[Problem]:
+        """Problems from (location, message, at_key) triples, as thbcourse.bank.strict.convert finds them."""
+        return [self.problem(loc, message, at_key=at_key) for loc, message, at_key in found]
+
 
 def _child(node: yaml.Node, part: Any):
     if isinstance(node, yaml.MappingNode):

@@ -78,7 +78,7 @@ def load_figure(path: Path) -> Figure:
         raise AuthoringError(problems)
     figure, found = convert(doc.data, Figure)
     if figure is None:
-        raise AuthoringError([doc.problem(loc, message, at_key=at_key) for loc, message, at_key in found])
+        raise AuthoringError(doc.problems(found))
     ids = [n.id for n in figure.nodes]
     for i, node in enumerate(figure.nodes):
         if ids.index(node.id) != i:
