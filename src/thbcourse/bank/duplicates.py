@@ -101,14 +101,14 @@ def kept_near_duplicates(questions: dict, file: Path | None) -> list[NearDuplica
     """`near_duplicates(questions)`, kept in `file` (JSON) between runs of the command line under a
     digest of everything the result depends on: each question's id, stem, variant group and
     distinct_from, in order, the settings above, and the code that scores (this module and rapidfuzz,
-    by size and modification time, as thbcourse.book.facts names its readers). A kept result does not
+    by size and modification time: thbcourse.kept.code_digest). A kept result does not
     even import rapidfuzz. Without a file (or one that cannot be read or written), the pairs are
     scored as usual."""
     if file is None:
         return near_duplicates(questions)
     import json
 
-    from thbcourse.book.facts import code_digest, digest, read_kept, write_kept
+    from thbcourse.kept import code_digest, digest, read_kept, write_kept
 
     key = digest(
         f"{THRESHOLD}|{SHARED_WORDS}|{KEY_LETTERS}|{EXACT_UP_TO}".encode(),

@@ -15,14 +15,10 @@ tests) read the pages each time and write nothing.
 """
 from __future__ import annotations
 
-import contextlib
-import hashlib
-import json
-import os
 import time
-from functools import lru_cache
-from importlib.util import find_spec
 from pathlib import Path
+
+from thbcourse.kept import code_digest, digest, read_kept, write_kept
 
 CACHE = Path("_build") / ".cache" / "book-facts.json"
 TRUSTED_AFTER_NS = 2_000_000_000
@@ -30,34 +26,6 @@ TRUSTED_AFTER_NS = 2_000_000_000
 # or an upgraded parser, makes every kept fact stale.
 READERS = ("thbcourse.book.objectives", "thbcourse.book.sections", "thbcourse.book.myst", "markdown_it",
            "mdit_py_plugins", "myst_parser", "docutils")
-
-
-def digest(*parts: bytes) -> str:
-    """A BLAKE2 digest of the parts, each prefixed by its length (so no two lists of parts collide)."""
-    h = hashlib.blake2b(digest_size=16)
-    for part in parts:
-        h.update(len(part).to_bytes(8, "little"))
-        h.update(part)
-    return h.hexdigest()
-
-
-def _readers() -> str:
-    """The code and parsers that read the pages (see READERS)."""
-    return code_digest(*READERS)
-
-
-@lru_cache(maxsize=None)
-def code_digest(*modules: str) -> str:
-    """A digest naming the installed version of each module (its file, size and modification time),
-    without importing it. Worked out once a process (the code does not change while it runs), since
-    `take` makes a BookFacts for every answer's feedback."""
-    found = []
-    for name in modules:
-        spec = find_spec(name)
-        origin = Path(spec.origin) if spec and spec.origin else None
-        stat = origin.stat() if origin else None
-        found.append(f"{name}:{origin}:{stat.st_size if stat else ''}:{stat.st_mtime_ns if stat else ''}".encode())
-    return digest(*found)
 
 
 class BookFacts:
@@ -70,7 +38,7 @@ class BookFacts:
         self.changed = False
         if self.file is None:
             return
-        readers = _readers()
+        readers = code_digest(*READERS)
         kept = read_kept(self.file)
         if (kept.get("readers") == readers
                 and all(isinstance(kept.get(part), dict) for part in ("objectives", "anchors", "headings", "pages"))):
@@ -133,25 +101,3 @@ class BookFacts:
         """Keep what was read for the next run; a book that cannot be written to is simply read again."""
         if self.file is not None and self.changed:
             write_kept(self.file, self.kept)
-
-
-def read_kept(file: Path) -> dict:
-    """What a command kept in `file` (JSON), or {} when there is nothing usable."""
-    try:
-        kept = json.loads(file.read_text(encoding="utf-8"))
-    except (OSError, ValueError):
-        return {}
-    return kept if isinstance(kept, dict) else {}
-
-
-def write_kept(file: Path, data: dict) -> None:
-    """Write `data` to `file` whole or not at all, whoever else writes it at the same time; a folder that
-    cannot be written to is no error (the next run works it out again)."""
-    part = file.with_name(f"{file.name}.{os.getpid()}")
-    try:
-        file.parent.mkdir(parents=True, exist_ok=True)
-        part.write_text(json.dumps(data), encoding="utf-8")
-        os.replace(part, file)
-    except OSError:
-        with contextlib.suppress(OSError):
-            part.unlink(missing_ok=True)
